@@ -1,0 +1,1 @@
+"""Hydra configs for cnnlab, shipped as the package `cnnlab.conf`."""

@@ -1,0 +1,1 @@
+"""cnnlab: configuration-driven CNN experiments."""

@@ -1,0 +1,27 @@
+"""Stop a run the moment its loss stops being a number, saying what to try."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from cnnlab.errors import TrainingError
+
+
+class NonFiniteLossGuard(pl.Callback):
+    """Raise a TrainingError on a NaN/inf training loss instead of training on garbage."""
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+        batch_idx: int,
+    ) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is not None and not torch.isfinite(loss).all():
+            raise TrainingError(
+                f"train/loss became {loss.item()} at epoch {trainer.current_epoch}, step "
+                f"{trainer.global_step}: lower the learning rate (task.optimizer.lr), set "
+                "trainer.gradient_clip_val, or check the data for NaNs. The last checkpoint "
+                "before this is kept in the run directory."
+            )

@@ -1,0 +1,59 @@
+"""Reading cnnlab checkpoints safely, and the config that every checkpoint carries."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from cnnlab.errors import CheckpointError
+
+CONFIG_KEY = "cnnlab_config"
+
+
+class ConfigInCheckpoint(pl.Callback):
+    """Store the run's resolved config in every checkpoint, so a lone .ckpt rebuilds its model."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        checkpoint[CONFIG_KEY] = self.config
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """torch.load with weights_only=True (no code runs), with clear errors for bad files."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise CheckpointError(
+            f"{path} is a directory; give a checkpoint file such as {path}/checkpoints/best.ckpt"
+        )
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist: check the path (ckpt_path=...)")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: it is corrupt, truncated or not a PyTorch checkpoint "
+            f"({first_line})"
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint (no 'state_dict' in it)")
+    return checkpoint
+
+
+def checkpoint_config(checkpoint: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """The run config stored in a cnnlab checkpoint."""
+    if CONFIG_KEY not in checkpoint:
+        raise CheckpointError(
+            f"{path} was not written by cnnlab (it has no stored run config), so cnnlab cannot "
+            "rebuild its model"
+        )
+    return checkpoint[CONFIG_KEY]

@@ -1,0 +1,1 @@
+"""Configuration: validating composed configs and loading the configs of earlier runs."""

@@ -1,0 +1,158 @@
+"""Checks a composed config before any expensive work starts.
+
+Hydra already rejects unknown groups and keys; what it cannot see is whether a value fits the
+constructor that `_target_` names. We read that constructor's signature and type hints, so every
+model, data set, task and trainer is checked the same way without a schema per class.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.utils import get_object
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from cnnlab.errors import ConfigError
+
+_HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
+
+# Keys that are not constructor arguments, with the type each must have.
+TOP_LEVEL_TYPES: dict[str, type] = {"seed": int}
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Raise ConfigError for the first missing value, wrong type or unknown argument found."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        keys = ", ".join(missing)
+        raise ConfigError(
+            f"missing required value(s): {keys}. Set them on the command line, e.g. {missing[0]}=..."
+        )
+    for key, expected in TOP_LEVEL_TYPES.items():
+        value = cfg.get(key)
+        if value is not None and not _matches(value, expected):
+            raise ConfigError(f"{key}={value!r} must be of type {expected.__name__}")
+    _check_node(cfg, "")
+
+
+def _check_node(node: Any, path: str) -> None:
+    if isinstance(node, DictConfig):
+        if "_target_" in node:
+            _check_target(node, path)
+        for key in node:
+            if key not in _HYDRA_KEYS:
+                _check_node(node._get_node(key), _join(path, str(key)))
+    elif isinstance(node, ListConfig):
+        for index, item in enumerate(node._iter_ex(resolve=False)):
+            _check_node(item, f"{path}[{index}]")
+
+
+def _check_target(node: DictConfig, path: str) -> None:
+    target = node._target_
+    try:
+        obj = get_object(target)
+    except Exception as error:  # hydra wraps ImportError / AttributeError alike
+        raise ConfigError(
+            f"{_join(path, '_target_')}={target!r} cannot be imported ({error}). "
+            "Check the spelling of the class or function name."
+        ) from None
+    signature, hints = _signature(obj)
+    if signature is None:
+        return
+    params = signature.parameters
+    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    for key in node:
+        if key in _HYDRA_KEYS:
+            continue
+        if key not in params:
+            if takes_kwargs:
+                continue
+            valid = ", ".join(p for p in params if p != "self")
+            raise ConfigError(
+                f"{_join(path, str(key))} is not an argument of {target}; valid arguments: {valid}"
+            )
+        value_node = node._get_node(key)
+        if isinstance(value_node, DictConfig) and "_target_" in value_node:
+            continue
+        value = node[key]
+        expected = hints.get(key, params[key].annotation)
+        if expected is inspect.Parameter.empty or _matches(value, expected):
+            continue
+        raise ConfigError(
+            f"{_join(path, str(key))}={_show(value)} has the wrong type: {target} expects "
+            f"{_describe(expected)}"
+        )
+
+
+def _signature(obj: Any) -> tuple[inspect.Signature | None, dict[str, Any]]:
+    function = obj.__init__ if inspect.isclass(obj) else obj
+    try:
+        signature = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None, {}
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # unresolvable forward references: check names only
+        hints = {}
+    return signature, hints
+
+
+def _matches(value: Any, expected: Any) -> bool:
+    """Whether a config value fits a type hint; unknown kinds of hint are accepted."""
+    if expected is Any or expected is inspect.Parameter.empty:
+        return True
+    if value is None:
+        return expected is None or expected is type(None) or _is_optional(expected)
+    origin = typing.get_origin(expected)
+    args = typing.get_args(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in args)
+    if origin is typing.Literal:
+        return value in args
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is str or expected is Path:
+        return isinstance(value, str)
+    container = origin or expected
+    if container in (list, tuple, Sequence, typing.Sequence):
+        if not isinstance(value, ListConfig | list | tuple):
+            return False
+        if container is tuple and args and args[-1] is not Ellipsis:  # tuple[int, str]
+            return len(args) == len(value) and all(map(_matches, value, args))
+        item_type = args[0] if args else Any
+        return all(_matches(item, item_type) for item in value)
+    if container in (dict, Mapping, typing.Mapping):
+        return isinstance(value, DictConfig | dict)
+    return True
+
+
+def _is_optional(expected: Any) -> bool:
+    return typing.get_origin(expected) in (typing.Union, types.UnionType) and type(
+        None
+    ) in typing.get_args(expected)
+
+
+def _describe(expected: Any) -> str:
+    if typing.get_origin(expected) is typing.Literal:
+        return "one of " + ", ".join(repr(arg) for arg in typing.get_args(expected))
+    text = getattr(expected, "__name__", None) if not typing.get_args(expected) else None
+    return text or str(expected).replace("typing.", "")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, DictConfig | ListConfig):
+        value = OmegaConf.to_container(value)
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key

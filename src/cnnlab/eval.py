@@ -1,0 +1,45 @@
+"""`cnnlab-eval ckpt_path=...`: test a checkpoint with the config stored inside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from cnnlab.checkpoints import checkpoint_config, load_checkpoint
+from cnnlab.cli import report_errors
+from cnnlab.config.resolvers import register_resolvers
+from cnnlab.config.trust import check_trusted
+from cnnlab.experiment import build_datamodule, build_task, load_weights, print_summary
+from cnnlab.run_dir import write_metrics
+
+register_resolvers()
+
+
+def evaluate(ckpt_path: str, output_dir: Path, accelerator: str = "cpu", trust: bool = False) -> dict[str, float]:
+    """Rebuild data, model and task from the checkpoint's config and run the test split."""
+    run_config = checkpoint_config(load_checkpoint(ckpt_path), ckpt_path)
+    check_trusted(run_config, ckpt_path, trust)
+    cfg = OmegaConf.create(run_config)
+    pl.seed_everything(cfg.seed, workers=True)
+    datamodule = build_datamodule(cfg.data)
+    task = build_task(cfg, datamodule)
+    load_weights(task, ckpt_path)
+    trainer = pl.Trainer(accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False)
+    metrics = trainer.test(task, datamodule=datamodule, verbose=False)[0]
+    write_metrics(output_dir, metrics)
+    print_summary(output_dir, metrics)
+    return metrics
+
+
+@hydra.main(version_base="1.3", config_path="pkg://cnnlab.conf", config_name="eval")
+@report_errors
+def main(cfg: DictConfig) -> None:
+    evaluate(cfg.ckpt_path, Path(cfg.paths.output_dir), cfg.accelerator, cfg.trust)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""From a composed config to a trained, evaluated run: the whole training path in one file."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers.logger import Logger
+from pytorch_lightning.utilities.parsing import AttributeDict
+
+from cnnlab.checkpoints import ConfigInCheckpoint, load_checkpoint
+from cnnlab.config.validation import validate_config
+from cnnlab.data.base import ImageDataModule
+from cnnlab.errors import CheckpointError
+from cnnlab.run_dir import write_environment, write_metrics
+from cnnlab.tasks.base import BaseTask
+
+log = logging.getLogger(__name__)
+
+# In-memory data sets are batched from tensors: worker processes would only add overhead.
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
+
+
+def build_datamodule(data_cfg: DictConfig | dict[str, Any]) -> ImageDataModule:
+    """Instantiate and set up the data, so missing files fail before any model is built."""
+    datamodule = instantiate(data_cfg)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
+    """Instantiate model and task, then check the model against one real batch of the data."""
+    model = instantiate(cfg.model)
+    task = instantiate(cfg.task, model=model)
+    task.check_batch(next(iter(datamodule.val_dataloader())))
+    return task
+
+
+def build_trainer(cfg: DictConfig, resolved: dict[str, Any]) -> pl.Trainer:
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    callbacks.append(ConfigInCheckpoint(resolved))
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+
+def load_weights(task: BaseTask, checkpoint_path: str | Path) -> None:
+    """Load a checkpoint's weights into a task built from the same config."""
+    checkpoint = load_checkpoint(checkpoint_path)
+    try:
+        task.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"{checkpoint_path} does not fit the model of this config: {str(error).splitlines()[0]}"
+        ) from None
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit, then validate and test the best checkpoint; write metrics.json and hparams."""
+    validate_config(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    pl.seed_everything(cfg.seed, workers=True)
+    datamodule = build_datamodule(cfg.data)
+    task = build_task(cfg, datamodule)
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    trainer = build_trainer(cfg, resolved)
+    if trainer.is_global_zero:
+        write_environment(run_dir, cfg.seed, str(cfg.trainer.get("accelerator", "auto")))
+
+    trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    if trainer.checkpoint_callback is not None and trainer.checkpoint_callback.best_model_path:
+        load_weights(task, trainer.checkpoint_callback.best_model_path)
+    metrics: dict[str, float] = {}
+    metrics.update(trainer.validate(task, datamodule=datamodule, verbose=False)[0])
+    metrics.update(trainer.test(task, datamodule=datamodule, verbose=False)[0])
+    if trainer.is_global_zero:
+        write_metrics(run_dir, metrics)
+        log_hparams(trainer.loggers, resolved, metrics)
+        print_summary(run_dir, metrics)
+    return metrics
+
+
+def log_hparams(loggers: list[Logger], resolved: dict[str, Any], metrics: dict[str, float]) -> None:
+    """Record the experiment's settings with its final metrics (TensorBoard's HParams tab)."""
+    params = {k: v for k, v in resolved.items() if k not in ("paths", "callbacks", "logger", "hydra")}
+    for logger in loggers:
+        if hasattr(logger, "log_hyperparams"):
+            logger.log_hyperparams(AttributeDict(_flatten(params)), metrics)  # type: ignore[call-arg]
+
+
+def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(node, dict):
+        flat: dict[str, Any] = {}
+        for key, value in node.items():
+            flat.update(_flatten(value, f"{prefix}{key}/"))
+        return flat
+    value = node if isinstance(node, int | float | str | bool) else str(node)
+    return {prefix.rstrip("/"): value}
+
+
+def print_summary(run_dir: Path, metrics: dict[str, float]) -> None:
+    width = max(map(len, metrics), default=0)
+    lines = [f"  {name:<{width}}  {value:.4f}" for name, value in sorted(metrics.items())]
+    print("\n".join(["", f"Run directory: {run_dir}", "Final metrics:", *lines,
+                     f"TensorBoard:   tensorboard --logdir {run_dir}", ""]))

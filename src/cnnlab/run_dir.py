@@ -1,0 +1,79 @@
+"""The run directory contract: metrics.json and environment.json beside Hydra's .hydra/."""
+
+from __future__ import annotations
+
+import json
+import platform
+import socket
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+METRICS_FILE = "metrics.json"
+ENVIRONMENT_FILE = "environment.json"
+PACKAGES = (
+    "cnnlab", "torch", "torchvision", "pytorch-lightning", "hydra-core", "omegaconf",
+    "torchmetrics", "tensorboard", "segmentation-models-pytorch", "timm", "numpy", "scikit-learn",
+)
+
+
+def write_metrics(run_dir: Path, metrics: dict[str, float]) -> Path:
+    """Write the flat final metrics, e.g. {"test/acc": 0.98}, sorted by name."""
+    path = run_dir / METRICS_FILE
+    path.write_text(json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
+    return path
+
+
+def read_metrics(run_dir: Path) -> dict[str, float]:
+    return json.loads((run_dir / METRICS_FILE).read_text())
+
+
+def environment_record(seed: int | None, accelerator: str) -> dict[str, Any]:
+    """What a later reproduction needs to compare against: versions, commit, seed, device."""
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor()
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "hostname": socket.gethostname(),
+        "packages": versions,
+        "git_commit": git_commit(),
+        "seed": seed,
+        "accelerator": accelerator,
+        "device": device or platform.machine(),
+        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        "torch_threads": torch.get_num_threads(),
+        "command": sys.argv,
+    }
+
+
+def write_environment(run_dir: Path, seed: int | None, accelerator: str) -> Path:
+    path = run_dir / ENVIRONMENT_FILE
+    path.write_text(json.dumps(environment_record(seed, accelerator), indent=2) + "\n")
+    return path
+
+
+def git_commit() -> str | None:
+    """The commit of the source tree cnnlab runs from (a dirty tree is marked), if it is in git."""
+    source = Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=source, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}-dirty" if dirty else commit

@@ -1,0 +1,88 @@
+"""What every cnnlab task shares: the optimizer/scheduler from config and per-stage metric logging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+SchedulerFactory = Callable[..., Any]
+STAGES = ("train", "val", "test")
+
+
+class BaseTask(pl.LightningModule):
+    """A LightningModule around an already-built `model`; subclasses define the loss and metrics.
+
+    `optimizer` and `scheduler` arrive as partials from Hydra (`_partial_: true`), so the config
+    chooses them and the task only binds parameters. `monitor`/`monitor_mode` name the metric that
+    picks the best checkpoint and drives plateau schedulers.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
+        monitor: str = "val/loss",
+        monitor_mode: Literal["min", "max"] = "min",
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.scheduler_interval = scheduler_interval
+        self.monitor = monitor
+        self.monitor_mode = monitor_mode
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)
+
+    def stage_metrics(self, metrics: MetricCollection) -> nn.ModuleDict:
+        """One clone per stage, prefixed `train/`, `val/`, `test/` (the metric-name contract).
+
+        Keyed `<stage>_metrics`: a ModuleDict key `train` would clash with `Module.train`.
+        """
+        return nn.ModuleDict({f"{stage}_metrics": metrics.clone(prefix=f"{stage}/") for stage in STAGES})
+
+    def log_loss(self, stage: str, loss: Tensor, batch_size: int) -> None:
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=stage == "train",
+            on_epoch=True,
+            prog_bar=stage != "test",
+            batch_size=batch_size,
+            sync_dist=stage != "train",
+        )
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(self.trainable_parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        if self.scheduler_interval == "step":
+            scheduler = self.scheduler_factory(
+                optimizer, total_steps=int(self.trainer.estimated_stepping_batches)
+            )
+        else:
+            scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "interval": self.scheduler_interval,
+                "monitor": self.monitor,
+            },
+        }
+
+    def check_batch(self, batch: Any) -> None:
+        """Run one forward pass on a sample batch and raise ConfigError if shapes do not fit."""
+        raise NotImplementedError

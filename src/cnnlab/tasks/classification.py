@@ -1,0 +1,74 @@
+"""Image classification: cross-entropy on logits, accuracy / top-5 / macro F1 per stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+
+from cnnlab.errors import ConfigError
+from cnnlab.tasks.base import BaseTask
+
+
+class ClassificationTask(BaseTask):
+    """Train a classifier whose model maps (N, C, H, W) images to (N, num_classes) logits."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        num_classes: int,
+        label_smoothing: float = 0.0,
+        **base: Any,
+    ) -> None:
+        super().__init__(model, **base)
+        self.num_classes = num_classes
+        self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+        metrics: dict[str, Any] = {
+            "acc": MulticlassAccuracy(num_classes, average="micro"),
+            "f1": MulticlassF1Score(num_classes, average="macro"),
+        }
+        if num_classes > 5:
+            metrics["acc_top5"] = MulticlassAccuracy(num_classes, top_k=5, average="micro")
+        self.metrics = self.stage_metrics(MetricCollection(metrics))
+
+    def step(self, batch: tuple[Tensor, Tensor], stage: str) -> dict[str, Tensor]:
+        images, labels = batch
+        logits = self.model(images)
+        loss = self.loss_fn(logits, labels)
+        self.log_loss(stage, loss, len(labels))
+        metrics = self.metrics[f"{stage}_metrics"]
+        metrics.update(logits, labels)
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
+        return {"loss": loss, "preds": logits.detach().argmax(dim=1)}
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        return self.step(batch, "train")
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        return self.step(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        return self.step(batch, "test")
+
+    def check_batch(self, batch: tuple[Tensor, Tensor]) -> None:
+        images, _ = batch
+        self.model.eval()
+        with torch.no_grad():
+            try:
+                logits = self.model(images[:2])
+            except RuntimeError as error:
+                raise ConfigError(
+                    f"the model cannot take this data's images {tuple(images.shape[1:])}: {error}. "
+                    "Check model.in_channels / model.input_size against data.in_channels / "
+                    "data.image_size."
+                ) from None
+        self.model.train()
+        if logits.dim() != 2 or logits.shape[1] != self.num_classes:
+            raise ConfigError(
+                f"the model outputs {tuple(logits.shape[1:])} per image but the data has "
+                f"{self.num_classes} classes: set model.num_classes={self.num_classes} "
+                "(or leave it as ${data.num_classes})"
+            )
