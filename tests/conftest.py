@@ -24,13 +24,14 @@ TINY = [
     "trainer.max_epochs=2",
     "trainer.limit_train_batches=4",
     "trainer.limit_val_batches=2",
-    "trainer.limit_test_batches=2",
     "data.image_size=8",
     "callbacks.progress_bar.refresh_rate=0",
 ]
 
 
-def compose_config(overrides: list[str], output_dir: Path, config_name: str = "train") -> DictConfig:
+def compose_config(
+    overrides: list[str], output_dir: Path, config_name: str = "train"
+) -> DictConfig:
     """Compose like `cnnlab-train` does, with the run directory set to `output_dir`."""
     GlobalHydra.instance().clear()
     with initialize_config_module("cnnlab.conf", version_base="1.3"):

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from cnnlab.checkpoints import checkpoint_config, load_checkpoint
@@ -19,7 +18,9 @@ from cnnlab.run_dir import write_metrics
 register_resolvers()
 
 
-def evaluate(ckpt_path: str, output_dir: Path, accelerator: str = "cpu", trust: bool = False) -> dict[str, float]:
+def evaluate(
+    ckpt_path: str, output_dir: Path, accelerator: str = "cpu", trust: bool = False
+) -> dict[str, float]:
     """Rebuild data, model and task from the checkpoint's config and run the test split."""
     run_config = checkpoint_config(load_checkpoint(ckpt_path), ckpt_path)
     check_trusted(run_config, ckpt_path, trust)
@@ -28,7 +29,9 @@ def evaluate(ckpt_path: str, output_dir: Path, accelerator: str = "cpu", trust: 
     datamodule = build_datamodule(cfg.data)
     task = build_task(cfg, datamodule)
     load_weights(task, ckpt_path)
-    trainer = pl.Trainer(accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False)
+    trainer = pl.Trainer(
+        accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False
+    )
     metrics = trainer.test(task, datamodule=datamodule, verbose=False)[0]
     write_metrics(output_dir, metrics)
     print_summary(output_dir, metrics)

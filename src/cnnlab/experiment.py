@@ -13,11 +13,13 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities.parsing import AttributeDict
 
+from cnnlab.callbacks.seeding import RankSeed
 from cnnlab.checkpoints import ConfigInCheckpoint, load_checkpoint
 from cnnlab.config.validation import validate_config
 from cnnlab.data.base import ImageDataModule
+from cnnlab.distributed import distributed_job
 from cnnlab.errors import CheckpointError
-from cnnlab.run_dir import write_environment, write_metrics
+from cnnlab.run_dir import ENVIRONMENT_FILE, write_environment, write_metrics
 from cnnlab.tasks.base import BaseTask
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
 
 def build_trainer(cfg: DictConfig, resolved: dict[str, Any]) -> pl.Trainer:
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    callbacks.append(ConfigInCheckpoint(resolved))
+    callbacks += [ConfigInCheckpoint(resolved), RankSeed(cfg.seed)]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
@@ -65,12 +67,18 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then validate and test the best checkpoint; write metrics.json and hparams."""
     validate_config(cfg)
     run_dir = Path(cfg.paths.output_dir)
+    with distributed_job(run_dir):
+        return _fit_and_test(cfg, run_dir)
+
+
+def _fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg.data)
     task = build_task(cfg, datamodule)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     trainer = build_trainer(cfg, resolved)
-    if trainer.is_global_zero:
+    # a resumed run keeps the record of the environment it started in
+    if trainer.is_global_zero and not (run_dir / ENVIRONMENT_FILE).exists():
         write_environment(run_dir, cfg.seed, str(cfg.trainer.get("accelerator", "auto")))
 
     trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
@@ -88,7 +96,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 def log_hparams(loggers: list[Logger], resolved: dict[str, Any], metrics: dict[str, float]) -> None:
     """Record the experiment's settings with its final metrics (TensorBoard's HParams tab)."""
-    params = {k: v for k, v in resolved.items() if k not in ("paths", "callbacks", "logger", "hydra")}
+    params = {
+        k: v for k, v in resolved.items() if k not in ("paths", "callbacks", "logger", "hydra")
+    }
     for logger in loggers:
         if hasattr(logger, "log_hyperparams"):
             logger.log_hyperparams(AttributeDict(_flatten(params)), metrics)  # type: ignore[call-arg]
@@ -107,5 +117,15 @@ def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
 def print_summary(run_dir: Path, metrics: dict[str, float]) -> None:
     width = max(map(len, metrics), default=0)
     lines = [f"  {name:<{width}}  {value:.4f}" for name, value in sorted(metrics.items())]
-    print("\n".join(["", f"Run directory: {run_dir}", "Final metrics:", *lines,
-                     f"TensorBoard:   tensorboard --logdir {run_dir}", ""]))
+    print(
+        "\n".join(
+            [
+                "",
+                f"Run directory: {run_dir}",
+                "Final metrics:",
+                *lines,
+                f"TensorBoard:   tensorboard --logdir {run_dir}",
+                "",
+            ]
+        )
+    )

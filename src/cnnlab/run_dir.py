@@ -16,8 +16,18 @@ import torch
 METRICS_FILE = "metrics.json"
 ENVIRONMENT_FILE = "environment.json"
 PACKAGES = (
-    "cnnlab", "torch", "torchvision", "pytorch-lightning", "hydra-core", "omegaconf",
-    "torchmetrics", "tensorboard", "segmentation-models-pytorch", "timm", "numpy", "scikit-learn",
+    "cnnlab",
+    "torch",
+    "torchvision",
+    "pytorch-lightning",
+    "hydra-core",
+    "omegaconf",
+    "torchmetrics",
+    "tensorboard",
+    "segmentation-models-pytorch",
+    "timm",
+    "numpy",
+    "scikit-learn",
 )
 
 

@@ -2,22 +2,64 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import register_resolvers
+from cnnlab.distributed import adopt_launching_job
+from cnnlab.errors import ConfigError
 from cnnlab.experiment import train
+from cnnlab.resume import resumed_config, wants_resume
 
 register_resolvers()
 
 
+def objective(cfg: DictConfig) -> float:
+    """Train, and return the metric a sweeper (e.g. Optuna) optimises: `objective.metric`."""
+    try:
+        metrics = train(cfg)
+    except SIGTERMException:
+        # Lightning stops after the current batch (CheckpointOnInterrupt saved last.ckpt); exit
+        # as a terminated process would rather than with the status 0 of SIGTERMException.
+        print(
+            f"cnnlab: stopped by SIGTERM; continue with: cnnlab-train resume={cfg.paths.output_dir}"
+        )
+        raise SystemExit(128 + signal.SIGTERM) from None
+    name = cfg.objective.metric
+    if name not in metrics:
+        raise ConfigError(
+            f"objective.metric={name} is not a final metric; use one of {sorted(metrics)}"
+        )
+    return metrics[name]
+
+
 @hydra.main(version_base="1.3", config_path="pkg://cnnlab.conf", config_name="train")
-@report_errors
-def main(cfg: DictConfig) -> float | None:
-    """Returns the monitored metric, which Hydra sweepers (e.g. Optuna) optimise."""
-    metrics = train(cfg)
-    return metrics.get(cfg.task.monitor)
+def run(cfg: DictConfig) -> float:
+    """In a sweep a failing job raises, so Hydra records it and runs the other jobs; a single run
+    reports a CnnlabError as one line and exit status 2."""
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        return objective(cfg)
+    return report_errors(objective)(cfg)
+
+
+def main() -> None:
+    """The console script; a DDP rank relaunched by Lightning first takes over its parent's job.
+
+    `cnnlab-train resume=RUN_DIR` does not compose a new config: it reruns the run's saved one in
+    the run's own directory, from its last checkpoint (see cnnlab.resume).
+    """
+    adopt_launching_job()
+    if wants_resume(sys.argv[1:]):
+        report_errors(lambda: objective(resumed_config(sys.argv[1:])))()
+    else:
+        run()
 
 
 if __name__ == "__main__":

@@ -8,12 +8,14 @@ from collections.abc import Sequence
 import matplotlib
 
 matplotlib.use("Agg")  # no display on training machines
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from torch import Tensor  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from torch import Tensor
 
 
-def image_grid(images: Tensor, titles: Sequence[str], colors: Sequence[str] | None = None) -> Figure:
+def image_grid(
+    images: Tensor, titles: Sequence[str], colors: Sequence[str] | None = None
+) -> Figure:
     """A square-ish grid of (N, C, H, W) images in [0, 1], each with a coloured title."""
     n = len(images)
     cols = math.ceil(math.sqrt(n))
@@ -25,9 +27,9 @@ def image_grid(images: Tensor, titles: Sequence[str], colors: Sequence[str] | No
             continue
         image = images[index].detach().float().cpu().clamp(0, 1)
         if image.shape[0] == 1:
-            axis.imshow(image[0], cmap="gray", vmin=0, vmax=1)
+            axis.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
         else:
-            axis.imshow(image.permute(1, 2, 0)[..., :3])
+            axis.imshow(image.permute(1, 2, 0)[..., :3].numpy())
         color = colors[index] if colors is not None else "black"
         axis.set_title(titles[index], fontsize=8, color=color)
     figure.tight_layout()
@@ -39,7 +41,7 @@ def confusion_figure(matrix: Tensor, class_names: Sequence[str]) -> Figure:
     counts = matrix.detach().cpu().long()
     size = max(4.0, 0.45 * len(class_names) + 2)
     figure, axis = plt.subplots(figsize=(size, size))
-    axis.imshow(counts, cmap="Blues")
+    axis.imshow(counts.numpy(), cmap="Blues")
     ticks = range(len(class_names))
     axis.set_xticks(ticks, class_names, rotation=90, fontsize=7)
     axis.set_yticks(ticks, class_names, fontsize=7)

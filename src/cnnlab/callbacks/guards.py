@@ -14,7 +14,11 @@ class NonFiniteLossGuard(pl.Callback):
     """Raise a TrainingError on a NaN/inf training loss instead of training on garbage."""
 
     def on_train_batch_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
         batch_idx: int,
     ) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
@@ -22,6 +26,6 @@ class NonFiniteLossGuard(pl.Callback):
             raise TrainingError(
                 f"train/loss became {loss.item()} at epoch {trainer.current_epoch}, step "
                 f"{trainer.global_step}: lower the learning rate (task.optimizer.lr), set "
-                "trainer.gradient_clip_val, or check the data for NaNs. The last checkpoint "
-                "before this is kept in the run directory."
+                "trainer.gradient_clip_val, or check the data for NaNs. Checkpoints saved "
+                "before this stay in the run directory."
             )

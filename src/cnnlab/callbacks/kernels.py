@@ -28,7 +28,9 @@ class FirstLayerKernels(pl.Callback):
         writer = tensorboard_writer(trainer)
         conv = next((m for m in pl_module.modules() if isinstance(m, nn.Conv2d)), None)
         if writer is not None and conv is not None:
-            writer.add_image("model/first_conv_kernels", kernel_image(conv.weight), trainer.global_step)
+            writer.add_image(
+                "model/first_conv_kernels", kernel_image(conv.weight), trainer.global_step
+            )
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._log(trainer, pl_module)

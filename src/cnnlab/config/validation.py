@@ -7,6 +7,7 @@ model, data set, task and trainer is checked the same way without a schema per c
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import types
 import typing
@@ -27,17 +28,33 @@ TOP_LEVEL_TYPES: dict[str, type] = {"seed": int}
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise ConfigError for the first missing value, wrong type or unknown argument found."""
-    missing = sorted(OmegaConf.missing_keys(cfg))
+    missing = sorted(_missing_keys(cfg, ""))
     if missing:
         keys = ", ".join(missing)
-        raise ConfigError(
-            f"missing required value(s): {keys}. Set them on the command line, e.g. {missing[0]}=..."
-        )
+        example = f"{missing[0]}=..."
+        raise ConfigError(f"missing required value(s): {keys}. Set them, e.g. {example}")
     for key, expected in TOP_LEVEL_TYPES.items():
         value = cfg.get(key)
         if value is not None and not _matches(value, expected):
             raise ConfigError(f"{key}={value!r} must be of type {expected.__name__}")
     _check_node(cfg, "")
+
+
+def _missing_keys(node: Any, path: str) -> list[str]:
+    """Keys set to ??? (without resolving interpolations, which would fail on them first)."""
+    if isinstance(node, DictConfig):
+        children = [(_join(path, str(k)), node._get_node(k)) for k in node]
+    elif isinstance(node, ListConfig):
+        children = [(f"{path}[{i}]", node._get_node(i)) for i in range(len(node))]
+    else:
+        return []
+    missing = []
+    for child_path, child in children:
+        if child._is_missing() and not child._is_interpolation():
+            missing.append(child_path)
+        else:
+            missing += _missing_keys(child, child_path)
+    return missing
 
 
 def _check_node(node: Any, path: str) -> None:
@@ -48,8 +65,8 @@ def _check_node(node: Any, path: str) -> None:
             if key not in _HYDRA_KEYS:
                 _check_node(node._get_node(key), _join(path, str(key)))
     elif isinstance(node, ListConfig):
-        for index, item in enumerate(node._iter_ex(resolve=False)):
-            _check_node(item, f"{path}[{index}]")
+        for index in range(len(node)):
+            _check_node(node._get_node(index), f"{path}[{index}]")
 
 
 def _check_target(node: DictConfig, path: str) -> None:
@@ -61,18 +78,16 @@ def _check_target(node: DictConfig, path: str) -> None:
             f"{_join(path, '_target_')}={target!r} cannot be imported ({error}). "
             "Check the spelling of the class or function name."
         ) from None
-    signature, hints = _signature(obj)
-    if signature is None:
+    params, hints, takes_kwargs = _parameters(obj)
+    if params is None:
         return
-    params = signature.parameters
-    takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
     for key in node:
         if key in _HYDRA_KEYS:
             continue
         if key not in params:
             if takes_kwargs:
                 continue
-            valid = ", ".join(p for p in params if p != "self")
+            valid = ", ".join(params)
             raise ConfigError(
                 f"{_join(path, str(key))} is not an argument of {target}; valid arguments: {valid}"
             )
@@ -80,7 +95,7 @@ def _check_target(node: DictConfig, path: str) -> None:
         if isinstance(value_node, DictConfig) and "_target_" in value_node:
             continue
         value = node[key]
-        expected = hints.get(key, params[key].annotation)
+        expected = hints.get(key, params[key])
         if expected is inspect.Parameter.empty or _matches(value, expected):
             continue
         raise ConfigError(
@@ -89,17 +104,35 @@ def _check_target(node: DictConfig, path: str) -> None:
         )
 
 
-def _signature(obj: Any) -> tuple[inspect.Signature | None, dict[str, Any]]:
-    function = obj.__init__ if inspect.isclass(obj) else obj
-    try:
-        signature = inspect.signature(obj)
-    except (TypeError, ValueError):
-        return None, {}
-    try:
-        hints = typing.get_type_hints(function)
-    except Exception:  # unresolvable forward references: check names only
-        hints = {}
-    return signature, hints
+def _parameters(obj: Any) -> tuple[dict[str, Any] | None, dict[str, Any], bool]:
+    """(annotation by parameter name, resolved type hints, accepts unknown keys) of a target.
+
+    A class whose __init__ passes **kwargs on to its parent (e.g. a data module adding one
+    argument to its base) is followed up the MRO, so the parent's arguments are checked too.
+    """
+    functions = (
+        [c.__dict__["__init__"] for c in obj.__mro__ if "__init__" in c.__dict__]
+        if inspect.isclass(obj)
+        else [obj]
+    )
+    params: dict[str, Any] = {}
+    hints: dict[str, Any] = {}
+    for function in functions:
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            return None, {}, True
+        with contextlib.suppress(Exception):  # unresolvable forward refs: check names only
+            hints = {**typing.get_type_hints(function), **hints}
+        own = {
+            name: p.annotation
+            for name, p in signature.parameters.items()
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
+        params = {**own, **params}
+        if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+            return params, hints, False
+    return params, hints, True
 
 
 def _matches(value: Any, expected: Any) -> bool:
@@ -108,6 +141,8 @@ def _matches(value: Any, expected: Any) -> bool:
         return True
     if value is None:
         return expected is None or expected is type(None) or _is_optional(expected)
+    if expected is None or expected is type(None):
+        return False
     origin = typing.get_origin(expected)
     args = typing.get_args(expected)
     if origin in (typing.Union, types.UnionType):
@@ -142,10 +177,17 @@ def _is_optional(expected: Any) -> bool:
 
 
 def _describe(expected: Any) -> str:
-    if typing.get_origin(expected) is typing.Literal:
+    """A readable type: 'int or None', "one of 'bf16-mixed', '32-true', ...", 'list[int]'."""
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(dict.fromkeys(_describe(arg) for arg in typing.get_args(expected)))
+    if origin is typing.Literal:
         return "one of " + ", ".join(repr(arg) for arg in typing.get_args(expected))
-    text = getattr(expected, "__name__", None) if not typing.get_args(expected) else None
-    return text or str(expected).replace("typing.", "")
+    if expected is type(None):
+        return "None"
+    if isinstance(expected, type) and not typing.get_args(expected):
+        return expected.__name__
+    return str(expected).replace("typing.", "").replace("collections.abc.", "")
 
 
 def _show(value: Any) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Literal
 
 import torch
@@ -18,7 +19,9 @@ def conv_block(
 ) -> nn.Sequential:
     """conv -> (batch norm) -> ReLU -> (2x2 pooling, halving the resolution)."""
     layers: list[nn.Module] = [
-        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=not batch_norm)
+        nn.Conv2d(
+            in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=not batch_norm
+        )
     ]
     if batch_norm:
         layers.append(nn.BatchNorm2d(out_channels))
@@ -52,7 +55,7 @@ class SimpleCNN(nn.Module):
         super().__init__()
         widths = [in_channels, *channels]
         self.features = nn.Sequential(
-            *(conv_block(a, b, kernel_size, batch_norm, pool) for a, b in zip(widths, widths[1:]))
+            *(conv_block(a, b, kernel_size, batch_norm, pool) for a, b in pairwise(widths))
         )
         with torch.no_grad():
             flat = self.features(torch.zeros(1, in_channels, input_size, input_size)).numel()

@@ -7,22 +7,36 @@ import torchvision
 from torch import nn
 
 from cnnlab.errors import ConfigError
+from cnnlab.models.pretrained import load_weights_file, require_torchvision_weights
+
+CLASSIFIER_FAMILIES = ("resnet", "mobilenet", "efficientnet")
 
 
 def torchvision_classifier(
-    name: str, num_classes: int, in_channels: int = 3, weights: str | None = None
+    name: str,
+    num_classes: int,
+    in_channels: int = 3,
+    weights: str | None = None,
+    weights_file: str | None = None,
 ) -> nn.Module:
     """Build `torchvision.models.<name>` with a new head for `num_classes` and `in_channels` input.
 
-    A grey-scale input keeps pretrained first-layer filters by summing them over RGB.
+    Known weights come from torchvision's `weights` (e.g. IMAGENET1K_V1, cached in TORCH_HOME;
+    offline and not cached: a fast error) or from `weights_file`, a saved state dict of the
+    same architecture. A grey-scale input keeps pretrained first-layer filters by summing them
+    over RGB.
     """
     available = torchvision.models.list_models(module=torchvision.models)
     if name not in available:
         raise ConfigError(
             f"unknown torchvision model {name!r}; available include: "
-            f"{', '.join(m for m in available if m.startswith(('resnet', 'mobilenet', 'efficientnet')))}"
+            f"{', '.join(m for m in available if m.startswith(CLASSIFIER_FAMILIES))}"
         )
+    if weights is not None:
+        require_torchvision_weights(name, weights)
     model = torchvision.models.get_model(name, weights=weights)
+    if weights_file is not None:
+        load_weights_file(model, weights_file)
     if in_channels != 3:
         _adapt_first_conv(model, in_channels)
     replace_head(model, num_classes)

@@ -1,4 +1,4 @@
-"""What every cnnlab task shares: the optimizer/scheduler from config and per-stage metric logging."""
+"""What every task shares: optimizer/scheduler from config, per-stage metric logging."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
+
+from cnnlab.errors import ConfigError
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., Any]
@@ -48,7 +50,9 @@ class BaseTask(pl.LightningModule):
 
         Keyed `<stage>_metrics`: a ModuleDict key `train` would clash with `Module.train`.
         """
-        return nn.ModuleDict({f"{stage}_metrics": metrics.clone(prefix=f"{stage}/") for stage in STAGES})
+        return nn.ModuleDict(
+            {f"{stage}_metrics": metrics.clone(prefix=f"{stage}/") for stage in STAGES}
+        )
 
     def log_loss(self, stage: str, loss: Tensor, batch_size: int) -> None:
         self.log(
@@ -60,6 +64,19 @@ class BaseTask(pl.LightningModule):
             batch_size=batch_size,
             sync_dist=stage != "train",
         )
+
+    def step(self, batch: Any, stage: str) -> dict[str, Tensor]:
+        """Loss, metrics and logging of one batch in `stage` (train/val/test): the task's core."""
+        raise NotImplementedError
+
+    def training_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
+        return self.step(batch, "train")
+
+    def validation_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
+        return self.step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> dict[str, Tensor]:
+        return self.step(batch, "test")
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
@@ -86,3 +103,20 @@ class BaseTask(pl.LightningModule):
     def check_batch(self, batch: Any) -> None:
         """Run one forward pass on a sample batch and raise ConfigError if shapes do not fit."""
         raise NotImplementedError
+
+    def sample_forward(self, images: Tensor, fix: str) -> Any:
+        """The model's output for two sample images, in eval mode (BN statistics untouched).
+
+        A model that cannot take the images at all fails here with `fix` as the advice.
+        """
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                return self.model(images[:2])
+        except RuntimeError as error:
+            raise ConfigError(
+                f"the model cannot take this data's images {tuple(images.shape[1:])}: "
+                f"{str(error).splitlines()[0]}. {fix}"
+            ) from None
+        finally:
+            self.model.train()

@@ -1,0 +1,59 @@
+"""Running an earlier run's saved config again: to resume it in place, or to reproduce it.
+
+The saved `.hydra/config.yaml` is what ran (every override applied), so we execute it as is
+instead of composing conf/ again: later edits to conf/ cannot change a resumed or reproduced
+run. Its `${hydra:...}` interpolations are answered from the run's saved `.hydra/hydra.yaml`,
+with the output directory pointed at where the new work goes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.utils import setup_globals
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from cnnlab.config.trust import check_trusted
+from cnnlab.errors import ConfigError
+
+HYDRA_DIR = ".hydra"
+
+
+def load_run_config(run_dir: Path, trust: bool = False) -> DictConfig:
+    """The run's job config, with Hydra's job state (HydraConfig) set from its hydra.yaml.
+
+    A config is code (`_target_`), so targets outside the trusted libraries need `trust`.
+    Then `place_run` says where the new work goes.
+    """
+    config_file = run_dir / HYDRA_DIR / "config.yaml"
+    hydra_file = run_dir / HYDRA_DIR / "hydra.yaml"
+    if not config_file.is_file() or not hydra_file.is_file():
+        raise ConfigError(
+            f"{run_dir} is not a cnnlab run directory (no .hydra/config.yaml and hydra.yaml); "
+            "give a directory that cnnlab-train created"
+        )
+    cfg = OmegaConf.load(config_file)
+    # unresolved: a `_target_` written as an interpolation is refused rather than guessed at
+    check_trusted(OmegaConf.to_container(cfg, resolve=False), str(config_file), trust)
+    setup_globals()  # Hydra's `hydra` and `now` resolvers, which a job started by Hydra has
+    # what run_job does; HydraConfig.set_config would insist on Hydra's typed schema
+    HydraConfig.instance().cfg = OmegaConf.load(hydra_file)
+    return cfg
+
+
+def place_run(cfg: DictConfig, output_dir: Path) -> None:
+    """Point the job (`${hydra:runtime.output_dir}`, `paths.output_dir`) at `output_dir`."""
+    hydra_cfg = HydraConfig.get()
+    with open_dict(hydra_cfg):
+        hydra_cfg.runtime.output_dir = str(output_dir.resolve())
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir.resolve())
+
+
+def copy_run_record(run_dir: Path, output_dir: Path) -> None:
+    """Give `output_dir` the saved config files, so it can be resumed or reproduced in turn."""
+    target = output_dir / HYDRA_DIR
+    shutil.copytree(run_dir / HYDRA_DIR, target, dirs_exist_ok=True)
+    OmegaConf.save(HydraConfig.instance().cfg, target / "hydra.yaml")

@@ -1,0 +1,135 @@
+"""`cnnlab-reproduce RUN_DIR`: rerun a run's saved config into a new run dir and compare metrics.
+
+The rerun executes the saved `.hydra/config.yaml` (same seed, every override applied; see
+cnnlab.config.saved_run), so edits to conf/ since then do not matter; changed code or packages
+do, and are warned about from the run's environment.json. On a CPU a rerun is bit-identical
+(tolerance 0); GPU kernels may not be, hence --tolerance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from cnnlab.cli import report_errors
+from cnnlab.config.resolvers import unique_dir
+from cnnlab.config.saved_run import copy_run_record, load_run_config, place_run
+from cnnlab.config.validation import validate_config
+from cnnlab.errors import ConfigError
+from cnnlab.experiment import train
+from cnnlab.run_dir import ENVIRONMENT_FILE, METRICS_FILE, environment_record, read_metrics
+
+
+def environment_changes(saved: dict, current: dict) -> list[str]:
+    """What differs between the saved environment and this one: packages and git commit."""
+    changes = []
+    saved_packages, packages = saved.get("packages", {}), current.get("packages", {})
+    for name in sorted(set(saved_packages) | set(packages)):
+        if saved_packages.get(name) != packages.get(name):
+            changes.append(f"{name} {saved_packages.get(name)} -> {packages.get(name)}")
+    if saved.get("git_commit") != current.get("git_commit"):
+        changes.append(f"git commit {saved.get('git_commit')} -> {current.get('git_commit')}")
+    return changes
+
+
+def metric_deltas(
+    original: dict[str, float], reproduced: dict[str, float], tolerance: float
+) -> list[tuple[str, float | None, float | None, float | None, bool]]:
+    """(metric, original, reproduced, delta, within tolerance); a metric missing from one fails."""
+    rows = []
+    for name in sorted(set(original) | set(reproduced)):
+        before, after = original.get(name), reproduced.get(name)
+        delta = after - before if before is not None and after is not None else None
+        rows.append((name, before, after, delta, delta is not None and abs(delta) <= tolerance))
+    return rows
+
+
+def format_deltas(rows: list[tuple[str, float | None, float | None, float | None, bool]]) -> str:
+    width = max([len("metric"), *(len(row[0]) for row in rows)])
+
+    def number(value: float | None) -> str:
+        return f"{value:>12.6f}" if value is not None else f"{'missing':>12}"
+
+    lines = [f"{'metric':<{width}}  {'original':>12}  {'reproduced':>12}  {'delta':>12}  result"]
+    for name, before, after, delta, ok in rows:
+        delta_text = f"{delta:>+12.2e}" if delta is not None else f"{'-':>12}"
+        result = "ok" if ok else "MISMATCH"
+        lines.append(f"{name:<{width}}  {number(before)}  {number(after)}  {delta_text}  {result}")
+    return "\n".join(lines)
+
+
+def reproduce(
+    run_dir: Path, tolerance: float = 0.0, trust: bool = False, output_dir: Path | None = None
+) -> bool:
+    """Rerun `run_dir` into a new directory; print the deltas; True if every metric is within."""
+    if not (run_dir / METRICS_FILE).is_file():
+        raise ConfigError(
+            f"{run_dir} has no {METRICS_FILE} (it did not finish): nothing to compare against; "
+            f"resume it first with cnnlab-train resume={run_dir}"
+        )
+    original = read_metrics(run_dir)
+    cfg = load_run_config(run_dir, trust)
+    validate_config(cfg)  # before a new run dir is claimed
+    target = Path(unique_dir(str(output_dir or run_dir.with_name(run_dir.name + "_reproduce"))))
+    place_run(cfg, target)
+    copy_run_record(run_dir, target)
+    warnings = _environment_warnings(run_dir, cfg.seed, str(cfg.trainer.get("accelerator", "auto")))
+    reproduced = train(cfg)
+    rows = metric_deltas(original, reproduced, tolerance)
+    failed = [row[0] for row in rows if not row[4]]
+    print(f"\nReproduction of {run_dir}\n        in {target} (tolerance {tolerance:g})\n")
+    print(format_deltas(rows))
+    for warning in warnings:
+        print(f"warning: {warning}")
+    if failed:
+        print(f"\nNOT REPRODUCED: {len(failed)} of {len(rows)} metrics differ by more than that")
+    else:
+        print(f"\nREPRODUCED: all {len(rows)} metrics within {tolerance:g}")
+    return not failed
+
+
+def _environment_warnings(run_dir: Path, seed: int, accelerator: str) -> list[str]:
+    saved_file = run_dir / ENVIRONMENT_FILE
+    if not saved_file.is_file():
+        return [f"{run_dir} has no {ENVIRONMENT_FILE}: versions and commit cannot be checked"]
+    changes = environment_changes(
+        json.loads(saved_file.read_text()), environment_record(seed, accelerator)
+    )
+    return [f"the environment differs from the original run's: {change}" for change in changes]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cnnlab-reproduce",
+        description="Rerun a run's saved config and compare its metrics with the original's.",
+    )
+    parser.add_argument("run_dir", type=Path, help="the run directory to reproduce")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.0,
+        help="largest accepted |delta| per metric (default 0: exact, as on a CPU)",
+    )
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="run a config with _target_s beyond cnnlab/torch/torchvision/timm/smp/lightning",
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, help="where the rerun goes (default: RUN_DIR_reproduce)"
+    )
+    return parser.parse_args(argv)
+
+
+@report_errors
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    if not reproduce(args.run_dir, args.tolerance, args.trust, args.output_dir):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""`cnnlab-train resume=RUN_DIR|latest`: continue an interrupted run in its own run directory.
+
+Rather than composing a new config (and a new run directory), we run the run's saved config
+(cnnlab.config.saved_run) with `ckpt_path` set to its `checkpoints/last.ckpt`; Lightning restores
+weights, optimizer, scheduler, loop progress and callback states, and
+cnnlab.callbacks.resume.RandomStateInCheckpoint the random streams, so a run resumed from an
+end-of-epoch checkpoint finishes as if it had never stopped. Hydra never starts, so the run's
+`.hydra/` record stays as it was written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from cnnlab.config.saved_run import load_run_config, place_run
+from cnnlab.errors import ConfigError
+from cnnlab.run_dir import METRICS_FILE
+from cnnlab.run_records import is_run_dir
+
+LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+_ARGS = ("resume", "trust")
+
+
+def wants_resume(args: Sequence[str]) -> bool:
+    return any(arg.startswith("resume=") for arg in args)
+
+
+def resumed_config(args: Sequence[str]) -> DictConfig:
+    """From `resume=RUN_DIR|latest [trust=true]`: that run's saved config, set to continue it."""
+    options = dict(arg.split("=", 1) for arg in args if "=" in arg)
+    other = [arg for arg in args if "=" not in arg or arg.split("=", 1)[0] not in _ARGS]
+    if other:
+        raise ConfigError(
+            f"resume= continues a run with its saved config and takes no other arguments "
+            f"(got {' '.join(other)}); to train with changes, start a new run with "
+            "ckpt_path=RUN_DIR/checkpoints/last.ckpt and your overrides"
+        )
+    run_dir = resumable_run(options["resume"])
+    cfg = load_run_config(run_dir, trust=options.get("trust", "false").lower() == "true")
+    place_run(cfg, run_dir)
+    checkpoint = (run_dir / LAST_CHECKPOINT).resolve()
+    with open_dict(cfg):
+        cfg.ckpt_path = str(checkpoint)
+    # DDP ranks relaunched by Lightning compose the job from these overrides (cnnlab.distributed)
+    HydraConfig.get().overrides.task.append(f"ckpt_path={checkpoint}")
+    print(f"Resuming {run_dir} from {checkpoint}")
+    return cfg
+
+
+def resumable_run(spec: str) -> Path:
+    """A run directory given by path, or `latest`: the newest unfinished run in the log dir."""
+    if spec == "latest":
+        return latest_unfinished(Path(os.environ.get("CNNLAB_LOG_DIR", "outputs")))
+    run_dir = Path(spec).expanduser()
+    if not is_run_dir(run_dir):
+        raise ConfigError(f"resume={spec}: not a run directory (no .hydra/config.yaml in it)")
+    if (run_dir / METRICS_FILE).is_file():
+        raise ConfigError(
+            f"resume={spec}: this run finished (it has {METRICS_FILE}); nothing to resume"
+        )
+    if not (run_dir / LAST_CHECKPOINT).is_file():
+        raise ConfigError(
+            f"resume={spec}: the run stopped before its first checkpoint (no {LAST_CHECKPOINT}); "
+            "start it again instead"
+        )
+    return run_dir
+
+
+def latest_unfinished(log_dir: Path) -> Path:
+    """The unfinished run (a last.ckpt, no metrics.json) whose last checkpoint is newest."""
+    candidates = [
+        path.parent.parent
+        for path in log_dir.rglob(str(LAST_CHECKPOINT))
+        if is_run_dir(path.parent.parent) and not (path.parent.parent / METRICS_FILE).exists()
+    ]
+    if not candidates:
+        raise ConfigError(
+            f"resume=latest: no unfinished run with a {LAST_CHECKPOINT} under {log_dir}/ "
+            "(set CNNLAB_LOG_DIR if your runs are elsewhere)"
+        )
+    return max(candidates, key=lambda run: (run / LAST_CHECKPOINT).stat().st_mtime)

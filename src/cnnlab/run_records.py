@@ -1,0 +1,183 @@
+"""Run directories read back as records (config, overrides, metrics, outcome) for run tables.
+
+The sweep summary and `cnnlab-compare` both tabulate runs; they read them here, from the files
+every run directory holds (`.hydra/`, `metrics.json`) plus `status.json`, which a sweep job gets
+when it ends (cnnlab.sweep_summary).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from cnnlab.errors import ConfigError
+from cnnlab.run_dir import METRICS_FILE, read_metrics
+
+STATUS_FILE = "status.json"
+ERROR_FILE = "error.txt"
+# where a run lives, not what it did: left out of config comparisons
+_LOCATION_KEYS = ("paths.", "run_name")
+_HIDDEN_CHOICES = ("hydra", "paths")
+
+
+@dataclass
+class RunRecord:
+    """What one run directory says about its run. `status`: ok, failed or unfinished."""
+
+    path: Path
+    config: dict[str, Any]
+    overrides: list[str]
+    metrics: dict[str, float]
+    status: str
+    error: str | None = None
+    objective: str | None = None
+    objective_mode: str = "max"
+    sweep_job: int | None = None
+
+    @property
+    def score(self) -> float | None:
+        """The objective's value, or None if the run has not produced it."""
+        return self.metrics.get(self.objective) if self.objective else None
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / ".hydra" / "config.yaml").is_file()
+
+
+def read_run(path: Path) -> RunRecord:
+    """Read one run directory; a run without metrics.json is unfinished unless it failed."""
+    hydra_dir = path / ".hydra"
+    cfg = OmegaConf.load(hydra_dir / "config.yaml")
+    hydra_file = hydra_dir / "hydra.yaml"
+    hydra_cfg = OmegaConf.load(hydra_file).hydra if hydra_file.is_file() else OmegaConf.create()
+    overrides_file = hydra_dir / "overrides.yaml"
+    overrides = list(OmegaConf.load(overrides_file)) if overrides_file.is_file() else []
+    metrics = read_metrics(path) if (path / METRICS_FILE).is_file() else {}
+    status, error = _outcome(path, metrics)
+    objective, mode = _objective(cfg)
+    job = hydra_cfg.get("job", {}).get("num") if hydra_cfg.get("mode") == "MULTIRUN" else None
+    return RunRecord(
+        path=path,
+        config={**group_choices(hydra_cfg), **flatten_config(cfg)},
+        overrides=[str(o) for o in overrides],
+        metrics=metrics,
+        status=status,
+        error=error,
+        objective=objective,
+        objective_mode=mode,
+        sweep_job=job,
+    )
+
+
+def find_runs(paths: list[Path]) -> list[RunRecord]:
+    """Each path is a run directory or a folder (e.g. a sweep directory) searched for runs."""
+    records: list[RunRecord] = []
+    for path in paths:
+        if not path.is_dir():
+            raise ConfigError(
+                f"{path} is not a directory; give run directories or sweep directories"
+            )
+        found = (
+            [path]
+            if is_run_dir(path)
+            else sorted(p.parent.parent for p in path.rglob(".hydra/config.yaml"))
+        )
+        if not found:
+            raise ConfigError(f"{path} holds no runs (no .hydra/config.yaml below it)")
+        records.extend(read_run(p) for p in found)
+    return records
+
+
+def sweep_jobs(sweep_dir: Path) -> list[RunRecord]:
+    """The jobs of one -m sweep: its subdirectories that Hydra ran in multirun mode."""
+    runs = (read_run(p) for p in sorted(sweep_dir.iterdir()) if p.is_dir() and is_run_dir(p))
+    return sorted((r for r in runs if r.sweep_job is not None), key=lambda r: r.sweep_job or 0)
+
+
+def rank(records: list[RunRecord]) -> list[RunRecord]:
+    """Best objective first (by each run's own objective mode); runs without a score last."""
+
+    def key(record: RunRecord) -> tuple[int, float]:
+        score = record.score
+        if score is None:
+            return (1 if record.status != "failed" else 2, 0.0)
+        return (0, -score if record.objective_mode == "max" else score)
+
+    return sorted(records, key=key)
+
+
+def flatten_config(cfg: DictConfig) -> dict[str, Any]:
+    """Dotted keys -> values, interpolations resolved where they can be outside a live job.
+
+    `${hydra:...}` (and other values only a running Hydra job knows) stay as written.
+    """
+    flat: dict[str, Any] = {}
+    for key, raw in _leaves(OmegaConf.to_container(cfg, resolve=False)):
+        if key.startswith(_LOCATION_KEYS):
+            continue
+        try:
+            value = OmegaConf.select(cfg, key)
+            if isinstance(value, DictConfig | ListConfig):
+                value = OmegaConf.to_container(value, resolve=True)
+        except Exception:  # resolver errors come in many types; the raw text is what we can show
+            value = raw
+        flat[key] = value
+    return flat
+
+
+def group_choices(hydra_cfg: DictConfig) -> dict[str, Any]:
+    """Which option of each config group the run used, e.g. {"model": "resnet18"}."""
+    choices = hydra_cfg.get("runtime", {}).get("choices", {})
+    return {
+        str(group): value
+        for group, value in choices.items()
+        if not str(group).startswith(_HIDDEN_CHOICES)
+    }
+
+
+def show(value: Any, precise: bool = False) -> str:
+    """A config or metric value as one table cell: floats rounded to read, or exact for CSV."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not precise:
+        return f"{value:.4f}" if 1e-3 <= abs(value) < 1e4 else f"{value:.4g}"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from _leaves(value, f"{prefix}{key}.")
+    else:
+        yield prefix.rstrip("."), node
+
+
+def _outcome(path: Path, metrics: dict[str, float]) -> tuple[str, str | None]:
+    status_file = path / STATUS_FILE
+    if status_file.is_file():
+        record = json.loads(status_file.read_text())
+        return record["status"], record.get("error")
+    return ("ok" if metrics else "unfinished"), None
+
+
+def _objective(cfg: DictConfig) -> tuple[str | None, str]:
+    """The run's objective metric and mode (runs older than `objective` fall back to the task's)."""
+    for metric_key, mode_key in (
+        ("objective.metric", "objective.mode"),
+        ("task.monitor", "task.monitor_mode"),
+    ):
+        try:
+            metric = OmegaConf.select(cfg, metric_key)
+            mode = OmegaConf.select(cfg, mode_key)
+        except Exception:  # an interpolation this process cannot resolve
+            continue
+        if metric:
+            return str(metric), str(mode or "max")
+    return None, "max"

@@ -1,0 +1,133 @@
+"""Semantic segmentation: a class for every pixel; losses from smp, IoU / Dice from torchmetrics."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassF1Score,
+    MulticlassJaccardIndex,
+)
+
+from cnnlab.errors import ConfigError
+from cnnlab.tasks.base import BaseTask
+
+
+class SegmentationTask(BaseTask):
+    """Train a model that maps (N, C, H, W) images to (N, K, H, W) logits for (N, H, W) masks.
+
+    `multiclass`: K = `num_classes`, softmax over classes. `binary`: masks hold 0/1, the model
+    outputs K = 1 logit per pixel (sigmoid), and metrics count the two classes.
+    `loss` is a dict of named losses (e.g. `segmentation_models_pytorch.losses.DiceLoss`), summed
+    with `loss_weights` (1.0 where unnamed; set a loss to null to drop it). Pixels equal to
+    `ignore_index` count in no loss or metric. Metrics are over all pixels of a stage:
+    `iou` (mean Jaccard over classes), `dice` (mean per-class F1), `pixel_acc`, and at test end
+    `test/iou_<class>` for every class.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        num_classes: int,
+        loss: dict[str, nn.Module | None],
+        loss_weights: dict[str, float] | None = None,
+        mode: Literal["multiclass", "binary"] = "multiclass",
+        ignore_index: int | None = None,
+        **base: Any,
+    ) -> None:
+        super().__init__(model, **base)
+        if mode == "binary" and num_classes != 2:
+            raise ConfigError(
+                f"task.mode=binary needs 0/1 masks (task.num_classes=2), got {num_classes} classes"
+            )
+        self.num_classes = num_classes
+        self.mode = mode
+        self.ignore_index = ignore_index
+        self.losses = nn.ModuleDict({name: fn for name, fn in loss.items() if fn is not None})
+        if not self.losses:
+            raise ConfigError("task.loss names no loss: give at least one, e.g. task.loss.dice")
+        weights = dict(loss_weights or {})
+        unknown = sorted(set(weights) - set(loss))
+        if unknown:
+            raise ConfigError(
+                f"task.loss_weights names {unknown}, which are not in task.loss ({sorted(loss)})"
+            )
+        self.loss_weights = {name: float(weights.get(name, 1.0)) for name in self.losses}
+        options = {"num_classes": num_classes, "ignore_index": ignore_index}
+        metrics = MetricCollection(
+            {
+                "iou": MulticlassJaccardIndex(average="macro", **options),
+                "dice": MulticlassF1Score(average="macro", **options),
+                "pixel_acc": MulticlassAccuracy(average="micro", **options),
+            }
+        )
+        self.metrics = self.stage_metrics(metrics)
+        self.test_class_iou = MulticlassJaccardIndex(average="none", **options)
+
+    @property
+    def out_channels(self) -> int:
+        """Logit channels the model must produce per pixel."""
+        return 1 if self.mode == "binary" else self.num_classes
+
+    def compute_loss(self, logits: Tensor, masks: Tensor) -> Tensor:
+        """The weighted sum of the configured losses (binary losses get (N, 1, H, W) floats)."""
+        target = masks.unsqueeze(1).float() if self.mode == "binary" else masks
+        return sum(
+            weight * self.losses[name](logits, target) for name, weight in self.loss_weights.items()
+        )
+
+    def predict_masks(self, logits: Tensor) -> Tensor:
+        """(N, K, H, W) logits -> (N, H, W) class indices."""
+        if self.mode == "binary":
+            return (logits[:, 0] > 0).long()
+        return logits.argmax(dim=1)
+
+    def step(self, batch: tuple[Tensor, Tensor], stage: str) -> dict[str, Tensor]:
+        images, masks = batch
+        logits = self.model(images)
+        loss = self.compute_loss(logits, masks)
+        self.log_loss(stage, loss, len(masks))
+        preds = self.predict_masks(logits.detach())
+        metrics = self.metrics[f"{stage}_metrics"]
+        metrics.update(preds, masks)
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
+        if stage == "test":
+            self.test_class_iou.update(preds, masks)
+        return {"loss": loss, "preds": preds}
+
+    def on_test_epoch_end(self) -> None:
+        """Log `test/iou_<class>` per class, named by the data module's class names."""
+        per_class = self.test_class_iou.compute()
+        self.test_class_iou.reset()
+        names = self.class_names()
+        self.log_dict({f"test/iou_{names[i]}": value for i, value in enumerate(per_class)})
+
+    def class_names(self) -> list[str]:
+        """The data module's class names when it has one per class, else '0', '1', ..."""
+        names = getattr(self.trainer.datamodule, "class_names", None)
+        if names is not None and len(names) == self.num_classes:
+            return list(names)
+        return [str(i) for i in range(self.num_classes)]
+
+    def check_batch(self, batch: tuple[Tensor, Tensor]) -> None:
+        images, masks = batch
+        if masks.dim() != 3:
+            raise ConfigError(
+                f"segmentation needs masks of shape (N, H, W), but the data gives targets of shape "
+                f"{tuple(masks.shape)}: choose a segmentation data set (e.g. data=digit_canvas)"
+            )
+        logits = self.sample_forward(
+            images,
+            "Check the model's in_channels against data.in_channels, and data.image_size "
+            "against what the model can divide.",
+        )
+        expected = (self.out_channels, *masks.shape[1:])
+        if tuple(logits.shape[1:]) != expected:
+            raise ConfigError(
+                f"the model outputs {tuple(logits.shape[1:])} per image but {self.mode} masks of "
+                f"{tuple(masks.shape[1:])} need {expected}: set the model's classes "
+                f"(model.num_classes or model.classes) to {self.out_channels}"
+            )

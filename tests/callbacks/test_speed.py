@@ -1,0 +1,50 @@
+"""callbacks.model_speedups: channels-last and torch.compile as config switches, on CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from torch import nn
+
+from cnnlab.checkpoints import load_checkpoint
+from cnnlab.experiment import build_datamodule, build_task, build_trainer
+from tests.conftest import TINY
+
+
+def fit(compose_train, *overrides: str) -> tuple[nn.Module, dict]:
+    """A tiny real fit through cnnlab's builders; returns the model and the last checkpoint."""
+    cfg = compose_train([*TINY, "trainer.max_epochs=1", *overrides])
+    datamodule = build_datamodule(cfg.data)
+    task = build_task(cfg, datamodule)
+    trainer = build_trainer(cfg, OmegaConf.to_container(cfg, resolve=True))
+    trainer.fit(task, datamodule=datamodule)
+    return task.model, load_checkpoint(Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt")
+
+
+def conv_weights(model: nn.Module) -> list[torch.Tensor]:
+    return [m.weight for m in model.modules() if isinstance(m, nn.Conv2d)]
+
+
+def test_channels_last_trains_and_keeps_checkpoint_names(compose_train) -> None:
+    model, checkpoint = fit(compose_train, "callbacks.model_speedups.channels_last=true")
+    weights = conv_weights(model)
+    assert weights and all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    assert not any(w.is_contiguous() for w in weights if w.shape[1] > 1)
+    assert {f"model.{k}" for k in model.state_dict()} <= set(checkpoint["state_dict"])
+
+
+def test_speedups_are_off_by_default(compose_train) -> None:
+    model, _ = fit(compose_train)
+    assert all(w.is_contiguous() for w in conv_weights(model))
+    assert model._compiled_call_impl is None
+
+
+@pytest.mark.slow
+def test_compile_trains_in_place_and_keeps_checkpoint_names(compose_train) -> None:
+    model, checkpoint = fit(compose_train, "callbacks.model_speedups.compile=true")
+    assert model._compiled_call_impl is not None  # nn.Module.compile: compiled in place
+    assert not any("_orig_mod" in key for key in checkpoint["state_dict"])
+    assert {f"model.{k}" for k in model.state_dict()} <= set(checkpoint["state_dict"])

@@ -1,0 +1,53 @@
+"""Checkpoints load without running code, and bad ones say what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnlab.checkpoints import checkpoint_config, load_checkpoint
+from cnnlab.config.trust import check_trusted
+from cnnlab.errors import CheckpointError, ConfigError
+
+
+class Payload:
+    """A pickled object: weights_only loading must refuse it instead of running its code."""
+
+
+def test_pickled_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "extra": Payload()}, path)
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        load_checkpoint(path)
+
+
+def test_truncated_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "cut.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(1000)}}, path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="corrupt, truncated"):
+        load_checkpoint(path)
+
+
+def test_directory_and_foreign_checkpoints(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="is a directory"):
+        load_checkpoint(tmp_path)
+    path = tmp_path / "plain.pt"
+    torch.save({"weight": torch.ones(2)}, path)
+    with pytest.raises(CheckpointError, match="not a Lightning checkpoint"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="not written by cnnlab"):
+        checkpoint_config({"state_dict": {}}, path)
+
+
+def test_foreign_targets_refused_unless_trusted() -> None:
+    config = {
+        "model": {"_target_": "cnnlab.models.simple_cnn.SimpleCNN"},
+        "callbacks": {"x": {"_target_": "os.system", "_args_": ["echo hi"]}},
+    }
+    with pytest.raises(ConfigError, match=r"callbacks\.x\._target_=os\.system"):
+        check_trusted(config, "run.ckpt")
+    check_trusted(config, "run.ckpt", trust=True)
+    check_trusted({"model": config["model"]}, "run.ckpt")

@@ -1,0 +1,121 @@
+"""Resuming interrupted runs (kill -9, SIGTERM) in their own run directory, as a user does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from cnnlab.errors import ConfigError
+from cnnlab.resume import resumed_config
+from tests.conftest import TINY, read_json, run_cli, run_dirs
+
+# 4 epochs of 30 batches: long enough that a kill right after epoch 1's checkpoint lands in epoch 2
+FOUR_EPOCHS = [
+    *(o for o in TINY if not o.startswith(("trainer.max_epochs", "trainer.limit_train_batches"))),
+    "trainer.max_epochs=4",
+    "trainer.limit_train_batches=30",
+    "trainer.limit_test_batches=2",
+    "data.batch_size=8",
+]
+
+
+def start_training(cwd: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "cnnlab.train", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for_first_checkpoint(cwd: Path, process: subprocess.Popen) -> Path:
+    """The run dir, once its end-of-epoch-1 last.ckpt is completely written."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        for checkpoint in (cwd / "outputs").rglob("last.ckpt"):
+            try:
+                torch.load(checkpoint, map_location="cpu", weights_only=True)
+            except Exception:  # still being written
+                continue
+            return checkpoint.parent.parent
+        time.sleep(0.01)
+    process.kill()
+    raise AssertionError(f"no checkpoint appeared:\n{process.communicate()[0][-3000:]}")
+
+
+def checkpoint_progress(run_dir: Path) -> tuple[int, int]:
+    checkpoint = torch.load(
+        run_dir / "checkpoints/last.ckpt", map_location="cpu", weights_only=True
+    )
+    return checkpoint["epoch"], checkpoint["global_step"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+    cwd = tmp_path_factory.mktemp("uninterrupted")
+    run_cli("train", *FOUR_EPOCHS, cwd=cwd)
+    (run_dir,) = run_dirs(cwd / "outputs")
+    return read_json(run_dir / "metrics.json")
+
+
+def test_kill_9_in_epoch_2_then_resume_ends_as_if_never_stopped(
+    tmp_path: Path, uninterrupted
+) -> None:
+    process = start_training(tmp_path, *FOUR_EPOCHS)
+    run_dir = wait_for_first_checkpoint(tmp_path, process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    assert checkpoint_progress(run_dir) == (0, 30)  # epoch 1 saved, epoch 2 lost
+    assert not (run_dir / "metrics.json").exists()
+    overrides = (run_dir / ".hydra/overrides.yaml").read_text()
+    environment = (run_dir / "environment.json").read_text()
+
+    result = run_cli("train", f"resume={run_dir}", cwd=tmp_path)
+    assert f"Resuming {run_dir}" in result.stdout
+    assert run_dirs(tmp_path / "outputs") == [run_dir]  # continued in place, no new run dir
+    assert read_json(run_dir / "metrics.json") == uninterrupted
+    assert (run_dir / ".hydra/overrides.yaml").read_text() == overrides
+    assert (run_dir / "environment.json").read_text() == environment
+
+
+def test_sigterm_saves_a_checkpoint_and_resume_latest_finishes_the_run(tmp_path: Path) -> None:
+    process = start_training(tmp_path, *FOUR_EPOCHS)
+    run_dir = wait_for_first_checkpoint(tmp_path, process)
+    epoch_1 = (run_dir / "checkpoints/last.ckpt").stat().st_mtime_ns
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 128 + signal.SIGTERM, output
+    assert "Interrupted by SIGTERMException: saved" in output
+    assert f"cnnlab-train resume={run_dir}" in output
+    assert (run_dir / "checkpoints/last.ckpt").stat().st_mtime_ns > epoch_1
+    assert checkpoint_progress(run_dir)[1] >= 30
+    assert not (run_dir / "metrics.json").exists()
+
+    run_cli("train", "resume=latest", cwd=tmp_path)
+    assert run_dirs(tmp_path / "outputs") == [run_dir]
+    assert set(read_json(run_dir / "metrics.json")) >= {"val/acc", "test/acc"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["resume=latest"], "no unfinished run"),
+        (["resume=nowhere"], "not a run directory"),
+        (["resume=latest", "seed=1"], "takes no other arguments"),
+    ],
+)
+def test_resume_refuses_what_it_cannot_continue(tmp_path: Path, monkeypatch, args, message) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        resumed_config(args)
