@@ -1,0 +1,148 @@
+"""Class-per-folder images of any size (root/<class>/<image>), read lazily from disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import DataLoader, Subset
+from torchvision import datasets
+from torchvision.transforms import v2
+
+from cnnlab.data.base import ImageDataModule
+from cnnlab.errors import ConfigError, DataError
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+def load_image(path: str) -> Image.Image:
+    """Open an image, naming the file when it cannot be read."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise DataError(f"cannot read image {path}: {error}. Replace or remove the file.") from None
+
+
+class ImageFolderDataModule(ImageDataModule):
+    """torchvision's ImageFolder with resizing, normalisation and a seeded or given val split.
+
+    With `val_dir` set, validation comes from that folder; otherwise `val_fraction` of `train_dir`.
+    `test_dir` defaults to the validation data. Every file's header is read in `setup`, so a
+    corrupt image stops the run before training, with its path in the message.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        num_classes: int,
+        image_size: int,
+        in_channels: int = 3,
+        batch_size: int = 32,
+        augment: dict[str, Any] | None = None,
+        train_dir: str = "train",
+        val_dir: str | None = "val",
+        test_dir: str | None = None,
+        val_fraction: float = 0.2,
+        seed: int = 0,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        num_workers: int = 2,
+        pin_memory: bool = False,
+        persistent_workers: bool = True,
+    ) -> None:
+        super().__init__(num_classes, in_channels, image_size, batch_size, augment)
+        self.root = Path(root).expanduser()
+        self.train_dir, self.val_dir, self.test_dir = train_dir, val_dir, test_dir
+        self.val_fraction = val_fraction
+        self.seed = seed
+        default_mean, default_std = (
+            (IMAGENET_MEAN, IMAGENET_STD) if in_channels == 3 else ([0.5], [0.5])
+        )
+        self.mean = list(mean or default_mean)
+        self.std = list(std or default_std)
+        self.loader_options = {
+            "num_workers": num_workers,
+            "pin_memory": pin_memory,
+            "persistent_workers": persistent_workers and num_workers > 0,
+        }
+        self.datasets: dict[str, torch.utils.data.Dataset] = {}
+
+    def _transform(self) -> v2.Compose:
+        steps: list[Any] = [v2.Resize((self.image_size, self.image_size), antialias=True)]
+        if self.in_channels == 1:
+            steps.append(v2.Grayscale())
+        steps += [
+            v2.ToImage(),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(self.mean, self.std),
+        ]
+        return v2.Compose(steps)
+
+    def _folder(self, name: str) -> datasets.ImageFolder:
+        path = self.root / name
+        if not path.is_dir():
+            raise DataError(
+                f"image folder {path} does not exist: expected {self.root}/{name}/<class>/<image> "
+                "(set data.root, or data.train_dir / data.val_dir / data.test_dir)"
+            )
+        try:
+            folder = datasets.ImageFolder(str(path), transform=self._transform(), loader=load_image)
+        except FileNotFoundError as error:
+            raise DataError(f"{path}: {error}") from None
+        for file, _ in folder.samples:
+            _check_header(file)
+        return folder
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        train = self._folder(self.train_dir)
+        if len(train.classes) != self.num_classes:
+            raise ConfigError(
+                f"data.num_classes={self.num_classes} but {self.root / self.train_dir} has "
+                f"{len(train.classes)} class folders ({', '.join(train.classes)}): set "
+                f"data.num_classes={len(train.classes)}"
+            )
+        self.class_names = list(train.classes)
+        if self.val_dir is not None:
+            val = self._folder(self.val_dir)
+            if val.classes != train.classes:
+                raise DataError(
+                    f"{self.root / self.val_dir} has classes {val.classes} but "
+                    f"{self.root / self.train_dir} has {train.classes}: use the same class folders"
+                )
+        else:
+            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.seed))
+            n_val = max(1, round(len(train) * self.val_fraction))
+            train, val = (
+                Subset(train, order[n_val:].tolist()),
+                Subset(train, order[:n_val].tolist()),
+            )
+        test = self._folder(self.test_dir) if self.test_dir is not None else val
+        self.datasets = {"train": train, "val": val, "test": test}
+
+    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        return DataLoader(
+            self.datasets[split], batch_size=self.batch_size, shuffle=shuffle, **self.loader_options
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+
+def _check_header(path: str) -> None:
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except Exception as error:
+        raise DataError(f"cannot read image {path}: {error}. Replace or remove the file.") from None

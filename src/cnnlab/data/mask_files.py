@@ -1,0 +1,136 @@
+"""What file-backed segmentation sets share: a paired image+mask transform and the loaders.
+
+Images and masks are read lazily (these sets do not fit in memory at full size). Every sample
+is resized to `image_size` — the image bilinearly, the mask with nearest neighbours so class
+indices are never blended — and the image normalised. Random flips and crops happen later, on
+whole batches, in `ImageDataModule.on_after_batch_transfer`, with the same draw for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset, Subset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+from cnnlab.data.base import ImageDataModule
+from cnnlab.data.image_folder import IMAGENET_MEAN, IMAGENET_STD
+
+MaskMapping = Callable[[np.ndarray], np.ndarray]
+
+
+class PairedTransform:
+    """(PIL image, PIL mask) -> (float image (C, S, S), long mask (S, S)).
+
+    `mask_mapping` turns the mask file's pixel values into class indices (e.g. a trimap's 1/2/3,
+    or a colour palette); by default the values are the classes.
+    """
+
+    def __init__(
+        self,
+        image_size: int,
+        in_channels: int,
+        mean: Sequence[float],
+        std: Sequence[float],
+        mask_mapping: MaskMapping | None = None,
+    ) -> None:
+        self.mode = "L" if in_channels == 1 else "RGB"
+        self.mask_mapping = mask_mapping
+        self.transform = v2.Compose(
+            [
+                v2.ToImage(),
+                v2.Resize((image_size, image_size), antialias=True),
+                v2.ToDtype({tv_tensors.Image: torch.float32, "others": None}, scale=True),
+                v2.Normalize(list(mean), list(std)),
+            ]
+        )
+
+    def mask_classes(self, mask: Image.Image) -> np.ndarray:
+        """The mask's class index per pixel, before resizing."""
+        values = np.asarray(mask)
+        return self.mask_mapping(values) if self.mask_mapping is not None else values
+
+    def __call__(self, image: Image.Image, mask: Image.Image) -> tuple[Tensor, Tensor]:
+        classes = tv_tensors.Mask(torch.from_numpy(self.mask_classes(mask).astype(np.uint8)))
+        image, classes = self.transform(image.convert(self.mode), classes)
+        return image.as_subclass(Tensor), classes.as_subclass(Tensor).long()
+
+
+def lookup_mapping(table: dict[int, int], fill: int = 255) -> MaskMapping:
+    """A mask mapping from a {file value: class} table; unlisted values become `fill`."""
+    lookup = np.full(256, fill, dtype=np.uint8)
+    for value, index in table.items():
+        lookup[value] = index
+    return lambda values: lookup[values]
+
+
+def seeded_split(n: int, fractions: Sequence[float], seed: int) -> list[list[int]]:
+    """Indices 0..n-1 shuffled by `seed` and cut into len(fractions) + 1 parts (the rest last)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    parts, start = [], 0
+    for fraction in fractions:
+        size = max(1, round(n * fraction))
+        parts.append(order[start : start + size])
+        start += size
+    return [*parts, order[start:]]
+
+
+class MaskFilesDataModule(ImageDataModule):
+    """Base for segmentation sets read from disk: holds the splits and builds their loaders.
+
+    Subclasses fill `self.datasets` ({"train", "val", "test"}: datasets of (image, mask)) in
+    `setup`, using `self.paired_transform(...)` so images and masks are resized together.
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        image_size: int,
+        batch_size: int = 16,
+        augment: dict[str, Any] | None = None,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        num_workers: int = 2,
+    ) -> None:
+        super().__init__(num_classes, in_channels, image_size, batch_size, augment)
+        default_mean, default_std = (
+            (IMAGENET_MEAN, IMAGENET_STD) if in_channels == 3 else ([0.5], [0.5])
+        )
+        self.mean = list(mean or default_mean)
+        self.std = list(std or default_std)
+        self.num_workers = num_workers
+        self.datasets: dict[str, Dataset] = {}
+
+    def paired_transform(self, mask_mapping: MaskMapping | None = None) -> PairedTransform:
+        return PairedTransform(self.image_size, self.in_channels, self.mean, self.std, mask_mapping)
+
+    def split_train_val(
+        self, dataset: Dataset, val_fraction: float, seed: int
+    ) -> tuple[Subset, Subset]:
+        val, train = seeded_split(len(dataset), [val_fraction], seed)  # type: ignore[arg-type]
+        return Subset(dataset, train), Subset(dataset, val)
+
+    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        return DataLoader(
+            self.datasets[split],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
