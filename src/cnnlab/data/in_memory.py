@@ -145,8 +145,8 @@ def _split(arrays: Arrays, fraction: float, generator: torch.Generator) -> tuple
     n_held_out = round(len(images) * fraction)
     if not 0 < n_held_out < len(images):
         raise ConfigError(
-            f"a split fraction of {fraction} leaves no samples on one side of a {len(images)}-sample "
-            "split: choose data.val_fraction / data.test_fraction between 0 and 1"
+            f"a split fraction of {fraction} leaves no samples on one side of a "
+            f"{len(images)}-sample split: choose data.val_fraction / data.test_fraction in (0, 1)"
         )
     kept, held_out = order[n_held_out:], order[:n_held_out]
     return (images[kept], targets[kept]), (images[held_out], targets[held_out])
