@@ -100,8 +100,10 @@ def log_hparams(loggers: list[Logger], resolved: dict[str, Any], metrics: dict[s
         k: v for k, v in resolved.items() if k not in ("paths", "callbacks", "logger", "hydra")
     }
     for logger in loggers:
-        if hasattr(logger, "log_hyperparams"):
-            logger.log_hyperparams(AttributeDict(_flatten(params)), metrics)  # type: ignore[call-arg]
+        logger.log_hyperparams(AttributeDict(_flatten(params)), metrics)  # type: ignore[call-arg]
+        # the Trainer already finalized its loggers; without this flush the event writer's
+        # background thread can lose the hparams summaries when the process exits
+        logger.finalize("success")
 
 
 def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
