@@ -9,10 +9,12 @@ import pytorch_lightning as pl
 import torch
 from matplotlib.figure import Figure
 from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
 from cnnlab.callbacks.figures import plt
 from cnnlab.callbacks.tensorboard import tensorboard_writer
+from cnnlab.callbacks.validation_sample import ValidationSampleImage
 
 
 def pairs_grid(images: Tensor, reconstructions: Tensor, per_row: int = 8) -> Tensor:
@@ -37,31 +39,17 @@ def sample_grid(images: Tensor) -> Tensor:
     )
 
 
-class ReconstructionGrid(pl.Callback):
+class ReconstructionGrid(ValidationSampleImage):
     """Each validation epoch: the first `num_images` val images above their reconstructions."""
 
-    def __init__(self, num_images: int = 16) -> None:
-        self.num_images = num_images
-        self.sample: tuple[Tensor, Tensor] | None = None
+    def __init__(self, num_images: int = 16, every_n_epochs: int = 1) -> None:
+        super().__init__(num_images, every_n_epochs)
 
-    def on_validation_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        if batch_idx == 0 and not trainer.sanity_checking:
-            n = self.num_images
-            self.sample = (batch[0][:n], outputs["reconstruction"][:n])
+    def keep(self, batch: Any, outputs: Any) -> tuple[Tensor, ...]:
+        return batch[0], outputs["reconstruction"]
 
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        writer = tensorboard_writer(trainer)
-        if writer is not None and self.sample is not None:
-            writer.add_image("val/reconstructions", pairs_grid(*self.sample), trainer.global_step)
-        self.sample = None
+    def draw(self, trainer: pl.Trainer, writer: SummaryWriter, sample: tuple[Tensor, ...]) -> None:
+        writer.add_image("val/reconstructions", pairs_grid(*sample), trainer.global_step)
 
 
 class GeneratedSamples(pl.Callback):

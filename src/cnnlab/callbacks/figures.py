@@ -1,4 +1,4 @@
-"""Matplotlib figures for TensorBoard: labelled image grids and confusion matrices."""
+"""Pictures for TensorBoard: captioned image grids (PIL) and confusion matrices (matplotlib)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import math
 from collections.abc import Sequence
 
 import matplotlib
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw
 
 matplotlib.use("Agg")  # no display on training machines
 import matplotlib.pyplot as plt
@@ -13,27 +17,30 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 
-def image_grid(
-    images: Tensor, titles: Sequence[str], colors: Sequence[str] | None = None
-) -> Figure:
-    """A square-ish grid of (N, C, H, W) images in [0, 1], each with a coloured title."""
-    n = len(images)
-    cols = math.ceil(math.sqrt(n))
-    rows = math.ceil(n / cols)
-    figure, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.8 * rows), squeeze=False)
-    for index, axis in enumerate(axes.flat):
-        axis.axis("off")
-        if index >= n:
-            continue
-        image = images[index].detach().float().cpu().clamp(0, 1)
-        if image.shape[0] == 1:
-            axis.imshow(image[0].numpy(), cmap="gray", vmin=0, vmax=1)
-        else:
-            axis.imshow(image.permute(1, 2, 0)[..., :3].numpy())
-        color = colors[index] if colors is not None else "black"
-        axis.set_title(titles[index], fontsize=8, color=color)
-    figure.tight_layout()
-    return figure
+def labelled_grid(
+    images: Tensor, titles: Sequence[str], colors: Sequence[str], tile: int = 64, per_row: int = 8
+) -> Tensor:
+    """(N, C, H, W) images in [0, 1] as one (3, H, W) grid, each tile captioned in its colour.
+
+    Drawn with PIL rather than matplotlib: a matplotlib figure of 16 titled subplots cost about
+    0.3 s, as much as the rest of a small model's validation epoch.
+    """
+    pictures = images.detach().float().cpu().clamp(0, 1)
+    pictures = pictures.expand(-1, 3, -1, -1) if pictures.shape[1] == 1 else pictures[:, :3]
+    pictures = F.interpolate(pictures, size=(tile, tile), mode="nearest")
+    caption = 14
+    canvas = Image.new(
+        "RGB",
+        (per_row * (tile + 2), math.ceil(len(pictures) / per_row) * (tile + caption + 2)),
+        "white",
+    )
+    draw = ImageDraw.Draw(canvas)
+    for index, (picture, title, color) in enumerate(zip(pictures, titles, colors)):
+        x, y = (index % per_row) * (tile + 2), (index // per_row) * (tile + caption + 2)
+        pixels = (picture.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
+        canvas.paste(Image.fromarray(pixels), (x, y + caption))
+        draw.text((x + 2, y + 1), title, fill=color)
+    return torch.from_numpy(np.asarray(canvas)).permute(2, 0, 1)
 
 
 def confusion_figure(matrix: Tensor, class_names: Sequence[str]) -> Figure:

@@ -10,10 +10,12 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import draw_segmentation_masks, make_grid
 
 from cnnlab.callbacks.figures import plt
 from cnnlab.callbacks.tensorboard import tensorboard_writer
+from cnnlab.callbacks.validation_sample import ValidationSampleImage
 
 
 def class_colors(num_classes: int) -> list[tuple[int, int, int]]:
@@ -55,41 +57,26 @@ def mask_grid(
     return make_grid(tiles, nrow=3, padding=2, pad_value=1.0)
 
 
-class SegmentationGrid(pl.Callback):
+class SegmentationGrid(ValidationSampleImage):
     """Each validation epoch, `num_images` validation images as image | truth | prediction rows.
 
     Logged as the TensorBoard image `val/masks`, so the slider shows the masks sharpen epoch by
     epoch. Reads the task's `preds` from the validation step's output, so costs no extra forward.
     """
 
-    def __init__(self, num_images: int = 6, min_side: int = 128) -> None:
-        self.num_images = num_images
+    def __init__(self, num_images: int = 6, min_side: int = 128, every_n_epochs: int = 1) -> None:
+        super().__init__(num_images, every_n_epochs)
         self.min_side = min_side
-        self.sample: tuple[Tensor, Tensor, Tensor] | None = None
 
-    def on_validation_batch_end(
-        self,
-        trainer: pl.Trainer,
-        pl_module: pl.LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        if batch_idx == 0 and not trainer.sanity_checking:
-            images, masks = batch
-            n = self.num_images
-            self.sample = (images[:n].cpu(), masks[:n].cpu(), outputs["preds"][:n].cpu())
+    def keep(self, batch: Any, outputs: Any) -> tuple[Tensor, ...]:
+        images, masks = batch
+        return images, masks, outputs["preds"]
 
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        writer = tensorboard_writer(trainer)
-        if writer is None or self.sample is None:
-            return
-        images, masks, preds = self.sample
+    def draw(self, trainer: pl.Trainer, writer: SummaryWriter, sample: tuple[Tensor, ...]) -> None:
+        images, masks, preds = sample
         pictures = trainer.datamodule.denormalize(images)
         grid = mask_grid(pictures, masks, preds, trainer.datamodule.num_classes, self.min_side)
         writer.add_image("val/masks", grid, trainer.global_step)
-        self.sample = None
 
 
 class PerClassIoUChart(pl.Callback):

@@ -7,15 +7,12 @@ from typing import Any
 
 import torch
 from PIL import Image, UnidentifiedImageError
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import Subset
 from torchvision import datasets
 from torchvision.transforms import v2
 
-from cnnlab.data.base import ImageDataModule
+from cnnlab.data.files import FileDataModule
 from cnnlab.errors import ConfigError, DataError
-
-IMAGENET_MEAN = [0.485, 0.456, 0.406]
-IMAGENET_STD = [0.229, 0.224, 0.225]
 
 
 def load_image(path: str) -> Image.Image:
@@ -27,7 +24,7 @@ def load_image(path: str) -> Image.Image:
         raise DataError(f"cannot read image {path}: {error}. Replace or remove the file.") from None
 
 
-class ImageFolderDataModule(ImageDataModule):
+class ImageFolderDataModule(FileDataModule):
     """torchvision's ImageFolder with resizing, normalisation and a seeded or given val split.
 
     With `val_dir` set, validation comes from that folder; otherwise `val_fraction` of `train_dir`.
@@ -54,22 +51,22 @@ class ImageFolderDataModule(ImageDataModule):
         pin_memory: bool = False,
         persistent_workers: bool = True,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, batch_size, augment)
+        super().__init__(
+            num_classes,
+            in_channels,
+            image_size,
+            batch_size,
+            augment,
+            mean,
+            std,
+            num_workers,
+            pin_memory,
+            persistent_workers,
+        )
         self.root = Path(root).expanduser()
         self.train_dir, self.val_dir, self.test_dir = train_dir, val_dir, test_dir
         self.val_fraction = val_fraction
         self.seed = seed
-        default_mean, default_std = (
-            (IMAGENET_MEAN, IMAGENET_STD) if in_channels == 3 else ([0.5], [0.5])
-        )
-        self.mean = list(mean or default_mean)
-        self.std = list(std or default_std)
-        self.loader_options = {
-            "num_workers": num_workers,
-            "pin_memory": pin_memory,
-            "persistent_workers": persistent_workers and num_workers > 0,
-        }
-        self.datasets: dict[str, torch.utils.data.Dataset] = {}
 
     def _transform(self) -> v2.Compose:
         steps: list[Any] = [v2.Resize((self.image_size, self.image_size), antialias=True)]
@@ -124,20 +121,6 @@ class ImageFolderDataModule(ImageDataModule):
             )
         test = self._folder(self.test_dir) if self.test_dir is not None else val
         self.datasets = {"train": train, "val": val, "test": test}
-
-    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        return DataLoader(
-            self.datasets[split], batch_size=self.batch_size, shuffle=shuffle, **self.loader_options
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")
 
 
 def _check_header(path: str) -> None:

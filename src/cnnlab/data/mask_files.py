@@ -9,18 +9,16 @@ whole batches, in `ImageDataModule.on_after_batch_transfer`, with the same draw 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset, Subset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from cnnlab.data.base import ImageDataModule
-from cnnlab.data.image_folder import IMAGENET_MEAN, IMAGENET_STD
+from cnnlab.data.files import FileDataModule
 
 MaskMapping = Callable[[np.ndarray], np.ndarray]
 
@@ -81,32 +79,12 @@ def seeded_split(n: int, fractions: Sequence[float], seed: int) -> list[list[int
     return [*parts, order[start:]]
 
 
-class MaskFilesDataModule(ImageDataModule):
+class MaskFilesDataModule(FileDataModule):
     """Base for segmentation sets read from disk: holds the splits and builds their loaders.
 
     Subclasses fill `self.datasets` ({"train", "val", "test"}: datasets of (image, mask)) in
     `setup`, using `self.paired_transform(...)` so images and masks are resized together.
     """
-
-    def __init__(
-        self,
-        num_classes: int,
-        in_channels: int,
-        image_size: int,
-        batch_size: int = 16,
-        augment: dict[str, Any] | None = None,
-        mean: list[float] | None = None,
-        std: list[float] | None = None,
-        num_workers: int = 2,
-    ) -> None:
-        super().__init__(num_classes, in_channels, image_size, batch_size, augment)
-        default_mean, default_std = (
-            (IMAGENET_MEAN, IMAGENET_STD) if in_channels == 3 else ([0.5], [0.5])
-        )
-        self.mean = list(mean or default_mean)
-        self.std = list(std or default_std)
-        self.num_workers = num_workers
-        self.datasets: dict[str, Dataset] = {}
 
     def paired_transform(self, mask_mapping: MaskMapping | None = None) -> PairedTransform:
         return PairedTransform(self.image_size, self.in_channels, self.mean, self.std, mask_mapping)
@@ -116,21 +94,3 @@ class MaskFilesDataModule(ImageDataModule):
     ) -> tuple[Subset, Subset]:
         val, train = seeded_split(len(dataset), [val_fraction], seed)  # type: ignore[arg-type]
         return Subset(dataset, train), Subset(dataset, val)
-
-    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        return DataLoader(
-            self.datasets[split],
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test")

@@ -1,0 +1,59 @@
+"""What data sets read lazily from disk share: fixed normalisation stats and worker loaders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch.utils.data import DataLoader, Dataset
+
+from cnnlab.data.base import ImageDataModule
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+class FileDataModule(ImageDataModule):
+    """Base for data modules whose `setup` fills `self.datasets` ({"train", "val", "test"}).
+
+    Files are decoded in DataLoader worker processes (`num_workers`, `pin_memory`,
+    `persistent_workers`). Colour images are normalised with ImageNet statistics by default,
+    as pretrained backbones expect; grey ones to [-1, 1].
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        image_size: int,
+        batch_size: int = 32,
+        augment: dict[str, Any] | None = None,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        num_workers: int = 2,
+        pin_memory: bool = False,
+        persistent_workers: bool = True,
+    ) -> None:
+        super().__init__(num_classes, in_channels, image_size, batch_size, augment)
+        colour = in_channels == 3
+        self.mean = list(mean or (IMAGENET_MEAN if colour else [0.5] * in_channels))
+        self.std = list(std or (IMAGENET_STD if colour else [0.5] * in_channels))
+        self.loader_options = {
+            "num_workers": num_workers,
+            "pin_memory": pin_memory,
+            "persistent_workers": persistent_workers and num_workers > 0,
+        }
+        self.datasets: dict[str, Dataset] = {}
+
+    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        return DataLoader(
+            self.datasets[split], batch_size=self.batch_size, shuffle=shuffle, **self.loader_options
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
