@@ -6,13 +6,11 @@ from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from cnnlab.checkpoints import checkpoint_config, load_checkpoint
 from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import register_resolvers
-from cnnlab.config.trust import check_trusted
-from cnnlab.experiment import build_datamodule, build_task, load_weights, print_summary
+from cnnlab.experiment import print_summary, rebuild_from_checkpoint
 from cnnlab.run_dir import write_metrics
 
 register_resolvers()
@@ -22,13 +20,7 @@ def evaluate(
     ckpt_path: str, output_dir: Path, accelerator: str = "cpu", trust: bool = False
 ) -> dict[str, float]:
     """Rebuild data, model and task from the checkpoint's config and run the test split."""
-    run_config = checkpoint_config(load_checkpoint(ckpt_path), ckpt_path)
-    check_trusted(run_config, ckpt_path, trust)
-    cfg = OmegaConf.create(run_config)
-    pl.seed_everything(cfg.seed, workers=True)
-    datamodule = build_datamodule(cfg.data)
-    task = build_task(cfg, datamodule)
-    load_weights(task, ckpt_path)
+    task, datamodule = rebuild_from_checkpoint(ckpt_path, trust)
     trainer = pl.Trainer(
         accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities.parsing import AttributeDict
 
 from cnnlab.callbacks.seeding import RankSeed
-from cnnlab.checkpoints import ConfigInCheckpoint, load_checkpoint
+from cnnlab.checkpoints import ConfigInCheckpoint, checkpoint_config, load_checkpoint
+from cnnlab.config.trust import check_trusted
 from cnnlab.config.validation import validate_config
 from cnnlab.data.base import ImageDataModule
 from cnnlab.distributed import distributed_job
@@ -54,13 +56,39 @@ def build_trainer(cfg: DictConfig, resolved: dict[str, Any]) -> pl.Trainer:
 
 def load_weights(task: BaseTask, checkpoint_path: str | Path) -> None:
     """Load a checkpoint's weights into a task built from the same config."""
-    checkpoint = load_checkpoint(checkpoint_path)
+    _load_state(task, load_checkpoint(checkpoint_path), checkpoint_path)
+
+
+def _load_state(task: BaseTask, checkpoint: dict[str, Any], source: str | Path) -> None:
     try:
         task.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as error:
         raise CheckpointError(
-            f"{checkpoint_path} does not fit the model of this config: {str(error).splitlines()[0]}"
+            f"{source} does not fit the model of this config: {str(error).splitlines()[0]}"
         ) from None
+
+
+def rebuild_from_checkpoint(
+    ckpt_path: str | Path,
+    trust: bool = False,
+    check_config: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[BaseTask, ImageDataModule]:
+    """The data and the trained task of a checkpoint, built from the run config stored in it.
+
+    The file is read once; its config is refused if it reaches outside the trusted libraries
+    (unless `trust`) or fails `check_config`, before any data or model is built.
+    """
+    checkpoint = load_checkpoint(ckpt_path)
+    run_config = checkpoint_config(checkpoint, ckpt_path)
+    check_trusted(run_config, str(ckpt_path), trust)
+    if check_config is not None:
+        check_config(run_config)
+    cfg = OmegaConf.create(run_config)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = build_datamodule(cfg.data)
+    task = build_task(cfg, datamodule)
+    _load_state(task, checkpoint, ckpt_path)
+    return task, datamodule
 
 
 def train(cfg: DictConfig) -> dict[str, float]:

@@ -11,22 +11,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import hydra
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from hydra.utils import get_object
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
 from cnnlab.callbacks.autoencoder import sample_grid
-from cnnlab.checkpoints import checkpoint_config, load_checkpoint
 from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import register_resolvers
-from cnnlab.config.trust import check_trusted
 from cnnlab.data.base import ImageDataModule
 from cnnlab.errors import CheckpointError, ConfigError
-from cnnlab.experiment import build_datamodule, build_task, load_weights
+from cnnlab.experiment import rebuild_from_checkpoint
 from cnnlab.tasks.autoencoder import AutoencoderTask, first_images
 
 register_resolvers()
@@ -36,21 +33,19 @@ def load_autoencoder(
     ckpt_path: str, trust: bool = False, device: str = "cpu"
 ) -> tuple[AutoencoderTask, ImageDataModule]:
     """Rebuild an autoencoder task (in eval mode) and its data from a checkpoint's own config."""
-    run_config = checkpoint_config(load_checkpoint(ckpt_path), ckpt_path)
-    check_trusted(run_config, ckpt_path, trust)
-    target = str(run_config.get("task", {}).get("_target_"))
-    task_class = get_object(target)
-    if not (isinstance(task_class, type) and issubclass(task_class, AutoencoderTask)):
-        raise CheckpointError(
-            f"{ckpt_path} is a checkpoint of {target}, not of an autoencoder: cnnlab-generate "
-            "needs a run trained with task=autoencoder (e.g. cnnlab-train experiment=digits_vae)"
-        )
-    cfg = OmegaConf.create(run_config)
-    pl.seed_everything(cfg.seed, verbose=False)
-    datamodule = build_datamodule(cfg.data)
-    task = build_task(cfg, datamodule)
-    load_weights(task, ckpt_path)
-    return task.to(device).eval(), datamodule
+
+    def require_autoencoder(run_config: dict) -> None:
+        target = str(run_config.get("task", {}).get("_target_"))
+        task_class = get_object(target)
+        if not (isinstance(task_class, type) and issubclass(task_class, AutoencoderTask)):
+            raise CheckpointError(
+                f"{ckpt_path} is a checkpoint of {target}, not of an autoencoder: "
+                "cnnlab-generate needs a run trained with task=autoencoder "
+                "(e.g. cnnlab-train experiment=digits_vae)"
+            )
+
+    task, datamodule = rebuild_from_checkpoint(ckpt_path, trust, require_autoencoder)
+    return task.to(device).eval(), datamodule  # type: ignore[return-value]
 
 
 @torch.no_grad()
