@@ -14,6 +14,10 @@ timed from process start to its first val/acc >= --target (read from its TensorB
 
     python benchmarks/overhead.py                                # print the tables
     python benchmarks/overhead.py --write benchmarks/RESULTS.md  # and record them
+    python benchmarks/overhead.py --device cuda                  # both sides on the GPU
+
+With `--device cuda` the hand-written loop moves the model and the splits to the GPU once, and
+cnnlab runs with `trainer=gpu` (its in-memory data path copies the splits there once too).
 """
 
 from __future__ import annotations
@@ -92,12 +96,15 @@ def compose_recipe(overrides: list[str], output_dir: Path) -> DictConfig:
     return cfg
 
 
-def hand_written(cfg: DictConfig, data: InMemoryDataModule, loss_fn: Loss, epochs: int) -> float:
+def hand_written(
+    cfg: DictConfig, data: InMemoryDataModule, loss_fn: Loss, epochs: int, device: torch.device
+) -> float:
     """(a): the loop a careful PyTorch user writes. Returns seconds for `epochs` epochs."""
     pl.seed_everything(cfg.seed, verbose=False)
-    model = instantiate(cfg.model)
+    model = instantiate(cfg.model).to(device)
     optimizer = instantiate(cfg.task.optimizer)(model.parameters())
-    images, targets = data.splits["train"]
+    images, targets = (t.to(device) for t in data.splits["train"])
+    val_images, val_targets = (t.to(device) for t in data.splits["val"])
     steps = -(-len(images) // data.batch_size)
     scheduler = None
     if cfg.task.get("scheduler") is not None:
@@ -106,7 +113,7 @@ def hand_written(cfg: DictConfig, data: InMemoryDataModule, loss_fn: Loss, epoch
     start = time.perf_counter()
     for _ in range(epochs):
         model.train()
-        for batch in torch.randperm(len(images)).split(data.batch_size):
+        for batch in torch.randperm(len(images), device=device).split(data.batch_size):
             x, y = images[batch], targets[batch]
             x, augmented = data.augment(x, y if masks else None)
             y = augmented if masks else y
@@ -117,12 +124,12 @@ def hand_written(cfg: DictConfig, data: InMemoryDataModule, loss_fn: Loss, epoch
             if scheduler is not None:
                 scheduler.step()
         model.eval()
-        val_images, val_targets = data.splits["val"]
         with torch.no_grad():
             for x, y in zip(
                 val_images.split(data.batch_size), val_targets.split(data.batch_size), strict=True
             ):
                 loss_fn(model, x, y)
+    synchronize(device)
     return time.perf_counter() - start
 
 
@@ -133,25 +140,39 @@ def through_cnnlab(cfg: DictConfig, data: InMemoryDataModule) -> float:
     trainer = build_trainer(cfg, OmegaConf.to_container(cfg, resolve=True))
     start = time.perf_counter()
     trainer.fit(task, datamodule=data)
+    synchronize(trainer.strategy.root_device)
     return time.perf_counter() - start
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a host clock read after it covers that work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def device_overrides(device: torch.device) -> list[str]:
+    """The cnnlab overrides that train on `device`, as a user would pick them."""
+    return ["trainer=gpu"] if device.type == "cuda" else []
 
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def compare(task: str, epochs: int, reps: int, workdir: Path) -> dict[str, float] | None:
+def compare(
+    task: str, epochs: int, reps: int, workdir: Path, device: torch.device
+) -> dict[str, float] | None:
     overrides = RECIPES[task]
     if overrides and not (CONF / "experiment" / f"{overrides[0].split('=')[1]}.yaml").is_file():
         print(f"{task}: {overrides[0]} does not exist yet, skipped")
         return None
-    overrides = [*overrides, f"trainer.max_epochs={epochs}"]
+    overrides = [*overrides, *device_overrides(device), f"trainer.max_epochs={epochs}"]
     cfg = compose_recipe(overrides, workdir / task / "setup")
     data = build_datamodule(cfg.data)
     loss_fn = hand_loss(task, cfg)
     times: dict[str, list[float]] = {"hand": [], "cnnlab": []}
     for rep in range(reps):
-        times["hand"].append(hand_written(cfg, data, loss_fn, epochs))
+        times["hand"].append(hand_written(cfg, data, loss_fn, epochs, device))
         run_dir = workdir / task / f"rep{rep}"
         run_dir.mkdir(parents=True)
         cfg = compose_recipe(overrides, run_dir)
@@ -170,14 +191,17 @@ def compare(task: str, epochs: int, reps: int, workdir: Path) -> dict[str, float
     }
 
 
-def time_to_accuracy(target: float, workdir: Path) -> dict[str, float]:
+def time_to_accuracy(target: float, workdir: Path, device: torch.device) -> dict[str, float]:
     """The default `cnnlab-train` from process start: when val/acc first reaches `target`."""
     cwd = workdir / "time_to_accuracy"
     cwd.mkdir()
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     start = time.time()
     subprocess.run(
-        [sys.executable, "-m", "cnnlab.train", "callbacks.progress_bar.refresh_rate=0"],
+        [
+            sys.executable, "-m", "cnnlab.train", *device_overrides(device),
+            "callbacks.progress_bar.refresh_rate=0",
+        ],
         cwd=cwd, env=env, check=True, capture_output=True,
     )  # fmt: skip
     total = time.time() - start
@@ -243,12 +267,21 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=0.95, help="val/acc for time-to-accuracy")
     parser.add_argument("--no-time-to-accuracy", action="store_true")
     parser.add_argument("--write", type=Path, help="also write the tables to this file")
+    parser.add_argument(
+        "--device", type=torch.device, default=torch.device("cpu"), help="cpu or cuda"
+    )
     args = parser.parse_args()
+    if args.device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is visible to PyTorch")
     register_resolvers()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        results = {task: compare(task, args.epochs, args.reps, workdir) for task in args.tasks}
-        tta = None if args.no_time_to_accuracy else time_to_accuracy(args.target, workdir)
+        results = {
+            task: compare(task, args.epochs, args.reps, workdir, args.device) for task in args.tasks
+        }
+        tta = None
+        if not args.no_time_to_accuracy:
+            tta = time_to_accuracy(args.target, workdir, args.device)
     text = report(results, tta)
     print(text)
     if args.write:

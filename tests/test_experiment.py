@@ -35,3 +35,9 @@ def test_nan_loss_stops_with_advice(tmp_path: Path) -> None:
 def test_in_channels_mismatch_is_caught_before_training(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot take this data's images"):
         train_in(tmp_path / "run", ["model.in_channels=3"])
+
+
+def test_runs_without_a_logger(tmp_path: Path) -> None:
+    metrics = train_in(tmp_path / "run", ["logger=none"])
+    assert 0.0 <= metrics["test/acc"] <= 1.0
+    assert not list((tmp_path / "run").rglob("events.out.tfevents.*"))

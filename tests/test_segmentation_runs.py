@@ -51,6 +51,7 @@ def test_short_canvas_training_segments_digits_and_shows_masks_in_tensorboard(co
     assert masks[-1].width == 3 * (128 + 2) + 2  # image | truth | prediction, enlarged to 128 px
     assert len(logged.Images("test/per_class_iou")) == 1
     assert len(logged.Scalars("val/iou")) >= 3
+    assert len(logged.Scalars("train/iou")) == 3  # once per epoch
 
 
 def test_the_smp_recipe_trains_offline(compose_train, monkeypatch):

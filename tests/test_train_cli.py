@@ -80,6 +80,7 @@ def test_tensorboard_events_have_scalars_images_and_hparams(trained) -> None:
     scalars = set(events.Tags()["scalars"])
     assert {"train/loss_step", "train/loss_epoch", "val/acc", "val/loss", "test/acc"} <= scalars
     assert any(tag.startswith("lr-") for tag in scalars), scalars
+    assert len(events.Scalars("train/acc")) == 3  # train metrics: once per epoch, not per step
     images = set(events.Tags()["images"])
     assert {"val/predictions", "test/confusion_matrix", "model/first_conv_kernels"} <= images
     assert len(events.Images("model/first_conv_kernels")) == 2  # before and after training

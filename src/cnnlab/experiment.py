@@ -11,6 +11,7 @@ from typing import Any
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import LearningRateMonitor
 from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities.parsing import AttributeDict
 
@@ -51,6 +52,8 @@ def build_trainer(cfg: DictConfig, resolved: dict[str, Any]) -> pl.Trainer:
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     callbacks += [ConfigInCheckpoint(resolved), RankSeed(cfg.seed)]
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
+    if not loggers:  # logger=none: Lightning refuses a learning-rate monitor with nowhere to log
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
 

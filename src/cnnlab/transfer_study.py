@@ -1,11 +1,15 @@
 """`python -m cnnlab.transfer_study`: does transfer learning pay off when labels are few?
 
-Trains the source model (experiment=digits04_source: digits 0-4) once, then learns digits 5-9
-from 10 labelled images per class three ways, for each seed (a seed also draws which 10 images
-are labelled): from scratch, frozen backbone + new head, head then full fine-tune. Every run is
-a normal `cnnlab-train` run directory under one study folder; the comparison table (test
-accuracy mean ± standard deviation over seeds, trainable parameters, run time) is printed and
-written to `<study>/comparison.md`. Extra arguments are Hydra overrides for every run.
+Trains a study's source model once, then learns the target classes from a few labelled images
+per class in every variant (from scratch, frozen backbone + new head, ...), for each seed and
+each label count; a seed also draws which images are labelled. Every run is a normal
+`cnnlab-train` run directory under one study folder. The comparison table (test accuracy mean
+± standard deviation over seeds, the gain over scratch on the same seed, trainable parameters,
+run time) is printed and written to `<study>/comparison.md`. Extra arguments are Hydra
+overrides for every run.
+
+Studies: `cluttered` (digits 0-4 -> 5-9 on cluttered 32x32 canvases, where transfer pays) and
+`digits` (the plain 8x8 digits 0-4 -> 5-9, where it does not: scratch is already as good).
 """
 
 from __future__ import annotations
@@ -27,11 +31,38 @@ from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import unique_dir
 from cnnlab.errors import TrainingError
 
-SOURCE = "digits04_source"
-VARIANTS = {  # table row -> experiment
-    "scratch (random init, all trained)": "digits59_scratch",
-    "frozen backbone + new head": "digits59_frozen",
-    "new head, then full fine-tune": "digits59_finetune",
+SCRATCH = "scratch (random init, all trained)"
+
+
+@dataclass(frozen=True)
+class Study:
+    """A source experiment and the target variants (table row -> experiment) trained after it."""
+
+    source: str
+    variants: dict[str, str]  # must include SCRATCH, the baseline every gain is measured from
+    description: str
+
+
+STUDIES = {
+    "cluttered": Study(
+        source="cluttered04_source",
+        variants={
+            SCRATCH: "cluttered59_scratch",
+            "frozen backbone + new head": "cluttered59_frozen",
+            "last conv block + new head": "cluttered59_partial",
+            "new head, then full fine-tune": "cluttered59_finetune",
+        },
+        description="Source: cluttered digits 0-4. Target: cluttered digits 5-9",
+    ),
+    "digits": Study(
+        source="digits04_source",
+        variants={
+            SCRATCH: "digits59_scratch",
+            "frozen backbone + new head": "digits59_frozen",
+            "new head, then full fine-tune": "digits59_finetune",
+        },
+        description="Source: 8x8 digits 0-4. Target: 8x8 digits 5-9",
+    ),
 }
 
 
@@ -71,38 +102,62 @@ def read_result(run_dir: Path, seconds: float) -> RunResult:
     return RunResult(metrics["test/acc"], phases, seconds)
 
 
-def comparison_table(results: dict[str, list[RunResult]], source_acc: float) -> str:
-    """Markdown: one row per variant, accuracy as mean ± standard deviation over the seeds."""
-    seeds = len(next(iter(results.values())))
+def mean_sd(values: list[float], signed: bool = False) -> str:
+    """'mean ± sd' (the sd only for two or more values)."""
+    mean = f"{statistics.mean(values):+.3f}" if signed else f"{statistics.mean(values):.3f}"
+    return f"{mean} ± {statistics.stdev(values):.3f}" if len(values) > 1 else mean
+
+
+def comparison_table(
+    study: Study, results: dict[int, dict[str, list[RunResult]]], source_acc: float
+) -> str:
+    """Markdown: per label count, one row per variant; gains are paired by seed with scratch."""
+    seeds = len(next(iter(next(iter(results.values())).values())))
     lines = [
-        f"Source: digits 0-4, test accuracy {source_acc:.3f}. Target: digits 5-9, 10 labelled "
-        f"images per class; mean ± sd over {seeds} seed(s).",
+        f"{study.description}. Source test accuracy {source_acc:.3f}; target test accuracy as "
+        f"mean ± sd over {seeds} seed(s); gain = variant - scratch on the same seed (same "
+        "labelled images); wins = seeds on which the variant beats scratch.",
         "",
-        "| variant | test accuracy | trainable parameters | run time (s) |",
-        "|---|---|---|---|",
+        "| labels per class | variant | test accuracy | gain over scratch | wins "
+        "| trainable parameters | run time (s) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name, runs in results.items():
-        accs = [r.test_acc for r in runs]
-        spread = f" ± {statistics.stdev(accs):.3f}" if len(accs) > 1 else ""
-        params = " → ".join(f"{n:,}" for n in runs[0].trainable)
-        seconds = statistics.mean(r.seconds for r in runs)
-        lines.append(f"| {name} | {statistics.mean(accs):.3f}{spread} | {params} | {seconds:.0f} |")
+    for labels, variants in results.items():
+        scratch = [r.test_acc for r in variants[SCRATCH]]
+        for name, runs in variants.items():
+            accs = [r.test_acc for r in runs]
+            gains = [a - s for a, s in zip(accs, scratch, strict=True)]
+            gain = wins = ""
+            if name != SCRATCH:
+                gain = mean_sd(gains, signed=True)
+                wins = f"{sum(g > 0 for g in gains)}/{len(gains)}"
+            params = " → ".join(f"{n:,}" for n in runs[0].trainable)
+            seconds = statistics.mean(r.seconds for r in runs)
+            lines.append(
+                f"| {labels} | {name} | {mean_sd(accs)} | {gain} | {wins} | {params} "
+                f"| {seconds:.0f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
-def run_study(study_dir: Path, seeds: list[int], overrides: list[str]) -> str:
-    """Train the source and every variant for every seed under `study_dir`; return the table."""
+def run_study(
+    study: Study, study_dir: Path, seeds: list[int], labels: list[int], overrides: list[str]
+) -> str:
+    """Train the source, then every variant for every label count and seed; return the table."""
     source_dir = study_dir / "source"
-    train_run(SOURCE, source_dir, overrides)
+    train_run(study.source, source_dir, overrides)
     source_acc = json.loads((source_dir / "metrics.json").read_text())["test/acc"]
-    results: dict[str, list[RunResult]] = {name: [] for name in VARIANTS}
-    for seed in seeds:
-        for name, experiment in VARIANTS.items():
-            run_dir = study_dir / experiment / f"seed{seed}"
-            init = [] if experiment == "digits59_scratch" else [f"task.init_from={source_dir}"]
-            seconds = train_run(experiment, run_dir, [f"seed={seed}", *init, *overrides])
-            results[name].append(read_result(run_dir, seconds))
-    table = comparison_table(results, source_acc)
+    results: dict[int, dict[str, list[RunResult]]] = {}
+    for count in labels:
+        results[count] = {name: [] for name in study.variants}
+        for seed in seeds:
+            for name, experiment in study.variants.items():
+                run_dir = study_dir / f"{count}_labels" / experiment / f"seed{seed}"
+                init = [] if name == SCRATCH else [f"task.init_from={source_dir}"]
+                run_overrides = [f"seed={seed}", f"data.train_per_class={count}", *init]
+                seconds = train_run(experiment, run_dir, [*run_overrides, *overrides])
+                results[count][name].append(read_result(run_dir, seconds))
+    table = comparison_table(study, results, source_acc)
     (study_dir / "comparison.md").write_text(table)
     return table
 
@@ -110,7 +165,11 @@ def run_study(study_dir: Path, seeds: list[int], overrides: list[str]) -> str:
 @report_errors
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cnnlab.transfer_study", description=__doc__)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--study", choices=sorted(STUDIES), default="cluttered")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument(
+        "--labels", type=int, nargs="+", default=[2, 5, 10], help="labelled images per class"
+    )
     parser.add_argument(
         "--out",
         type=Path,
@@ -122,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     log_dir = Path(os.environ.get("CNNLAB_LOG_DIR", "outputs"))
     study_dir = Path(unique_dir(str(args.out or log_dir / "transfer_study" / stamp)))
-    table = run_study(study_dir, args.seeds, args.overrides)
+    table = run_study(STUDIES[args.study], study_dir, args.seeds, args.labels, args.overrides)
     print(f"\n{table}\nwritten to {study_dir / 'comparison.md'}")
 
 

@@ -58,6 +58,7 @@ def test_class_subset_is_renumbered_and_few_labels() -> None:
     assert torch.bincount(train_labels).tolist() == [10] * 5
     assert datamodule.splits["test"][1].unique().tolist() == [0, 1, 2, 3, 4]
     assert len(datamodule.splits["test"][1]) < 1797 * 0.15 * 0.6
+    assert datamodule.class_names == ["5", "6", "7", "8", "9"]  # shown by their own labels
 
 
 def test_augmentation_only_while_training() -> None:

@@ -30,3 +30,16 @@ def test_reset_classifier_keeps_features() -> None:
     assert model.get_classifier().out_features == 3
     assert model(torch.rand(2, 1, 16, 16)).shape == (2, 3)
     assert all(torch.equal(v, model.features.state_dict()[k]) for k, v in features.items())
+
+
+@pytest.mark.parametrize("global_pool", ["max", "avg"])
+def test_global_pooling_sees_what_not_where(global_pool: str) -> None:
+    model = SimpleCNN(1, 5, 32, channels=[8, 16], hidden=[], global_pool=global_pool).eval()
+    assert model.get_classifier().in_features == 16  # one number per feature map
+    blob = torch.zeros(1, 1, 32, 32)
+    blob[..., 4:12, 4:12] = torch.rand(8, 8)
+    moved = blob.roll(shifts=(12, 8), dims=(2, 3))  # by multiples of the 4-pixel pooling stride
+    with torch.no_grad():
+        assert torch.allclose(model(blob), model(moved), atol=1e-6)
+        flat = SimpleCNN(1, 5, 32, channels=[8, 16], hidden=[]).eval()
+        assert not torch.allclose(flat(blob), flat(moved), atol=1e-3)

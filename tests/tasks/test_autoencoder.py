@@ -81,6 +81,7 @@ def test_vae_logs_kl_and_elbo_and_warms_beta_up(tmp_path: Path) -> None:
     events.Reload()
     beta = [event.value for event in events.Scalars("train/beta")]
     assert len(beta) == 2 and 0 < beta[0] < beta[1] == pytest.approx(1.0)
+    assert len(events.Scalars("train/psnr")) == 2  # reconstruction metrics: once per epoch
 
 
 def test_normalised_data_is_refused_before_training(tmp_path: Path) -> None:

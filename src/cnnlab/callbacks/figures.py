@@ -40,7 +40,7 @@ def labelled_grid(
         pixels = (picture.permute(1, 2, 0) * 255).round().to(torch.uint8).numpy()
         canvas.paste(Image.fromarray(pixels), (x, y + caption))
         draw.text((x + 2, y + 1), title, fill=color)
-    return torch.from_numpy(np.asarray(canvas)).permute(2, 0, 1)
+    return torch.from_numpy(np.array(canvas)).permute(2, 0, 1)  # a writable copy
 
 
 def confusion_figure(matrix: Tensor, class_names: Sequence[str]) -> Figure:

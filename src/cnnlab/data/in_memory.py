@@ -51,6 +51,8 @@ class InMemoryDataModule(ImageDataModule):
         self.seed = seed
         self.normalize = normalize
         self.classes = list(classes) if classes is not None else None
+        if self.classes is not None:  # renumbered 0..k-1, but shown under their own labels
+            self.class_names = [str(c) for c in self.classes]
         self.train_per_class = train_per_class
         self.splits: dict[str, Arrays] = {}
         self.device_splits: dict[str, Arrays] = {}

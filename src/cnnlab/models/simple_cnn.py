@@ -37,6 +37,8 @@ class SimpleCNN(nn.Module):
     """Conv blocks (`features`) -> flatten -> hidden fully connected layers -> `head`.
 
     The flattened size is measured with a dummy forward pass, so any `input_size` works.
+    `global_pool` ("max"/"avg") first pools each feature map to one number, so the head sees
+    what was found, not where: the choice for objects that move around the image.
     `get_classifier`/`reset_classifier` follow timm's convention for replacing the head.
     """
 
@@ -51,15 +53,19 @@ class SimpleCNN(nn.Module):
         batch_norm: bool = True,
         hidden: Sequence[int] = (128,),
         dropout: float = 0.25,
+        global_pool: Literal["none", "max", "avg"] = "none",
     ) -> None:
         super().__init__()
         widths = [in_channels, *channels]
         self.features = nn.Sequential(
             *(conv_block(a, b, kernel_size, batch_norm, pool) for a, b in pairwise(widths))
         )
+        pooling = {"max": nn.AdaptiveMaxPool2d(1), "avg": nn.AdaptiveAvgPool2d(1)}
+        layers: list[nn.Module] = [pooling[global_pool]] if global_pool != "none" else []
+        layers.append(nn.Flatten())
         with torch.no_grad():
-            flat = self.features(torch.zeros(1, in_channels, input_size, input_size)).numel()
-        layers: list[nn.Module] = [nn.Flatten()]
+            dummy = torch.zeros(1, in_channels, input_size, input_size)
+            flat = nn.Sequential(*layers)(self.features(dummy)).numel()
         for width in hidden:
             layers += [nn.Linear(flat, width), nn.ReLU(inplace=True), nn.Dropout(dropout)]
             flat = width

@@ -103,9 +103,7 @@ class AutoencoderTask(BaseTask):
             if stage == "train":
                 self.log("train/beta", weight, on_step=False, on_epoch=True, batch_size=len(images))
         self.log_loss(stage, loss, len(images))
-        metrics = self.metrics[f"{stage}_metrics"]
-        metrics.update(out.reconstruction.detach().clamp(0, 1), images)
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
+        self.update_metrics(stage, out.reconstruction.detach().clamp(0, 1), images)
         return {
             "loss": loss,
             "reconstruction": out.reconstruction.detach(),

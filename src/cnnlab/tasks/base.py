@@ -65,6 +65,20 @@ class BaseTask(pl.LightningModule):
             sync_dist=stage != "train",
         )
 
+    def update_metrics(self, stage: str, preds: Tensor, target: Tensor) -> None:
+        """Add one batch to the stage's metrics; validation and test log them per epoch here.
+
+        Training metrics are logged once, in `on_train_epoch_end`: each `self.log` call costs
+        Lightning about 1 ms, which was 15% of a small training step.
+        """
+        metrics = self.metrics[f"{stage}_metrics"]
+        metrics.update(preds, target)
+        if stage != "train":
+            self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
+
+    def on_train_epoch_end(self) -> None:
+        self.log_dict(self.metrics["train_metrics"])
+
     def step(self, batch: Any, stage: str) -> dict[str, Tensor]:
         """Loss, metrics and logging of one batch in `stage` (train/val/test): the task's core."""
         raise NotImplementedError
@@ -107,12 +121,15 @@ class BaseTask(pl.LightningModule):
     def sample_forward(self, images: Tensor, fix: str) -> Any:
         """The model's output for two sample images, in eval mode (BN statistics untouched).
 
-        A model that cannot take the images at all fails here with `fix` as the advice.
+        A model that cannot take the images at all fails here with `fix` as the advice. The
+        images go to the model's device first: a data module that already served a GPU trainer
+        hands out batches on the GPU, while a freshly built model is still on the CPU.
         """
         self.model.eval()
+        weights = next(self.model.parameters(), None)
         try:
             with torch.no_grad():
-                return self.model(images[:2])
+                return self.model(images[:2] if weights is None else images[:2].to(weights.device))
         except RuntimeError as error:
             raise ConfigError(
                 f"the model cannot take this data's images {tuple(images.shape[1:])}: "

@@ -91,9 +91,7 @@ class SegmentationTask(BaseTask):
         loss = self.compute_loss(logits, masks)
         self.log_loss(stage, loss, len(masks))
         preds = self.predict_masks(logits.detach())
-        metrics = self.metrics[f"{stage}_metrics"]
-        metrics.update(preds, masks)
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
+        self.update_metrics(stage, preds, masks)
         if stage == "test":
             self.test_class_iou.update(preds, masks)
         return {"loss": loss, "preds": preds}
