@@ -68,17 +68,33 @@ def test_timm_weights_found_in_the_hub_cache_load_offline(empty_caches: Path) ->
 
 
 @pytest.mark.parametrize(
-    ("build", "cache_named"),
+    ("build", "cache_named", "turn_off"),
     [
-        (lambda: torchvision_classifier("resnet18", 2, weights="IMAGENET1K_V1"), "torch/hub"),
-        (lambda: timm_classifier("resnet18", 2, pretrained=True), "hf/hub"),
-        (lambda: require_smp_encoder_weights("resnet18", "imagenet"), "hf/hub"),
-        (lambda: require_smp_encoder_weights("tu-resnet18", "imagenet"), "hf/hub"),
+        (
+            lambda: torchvision_classifier("resnet18", 2, weights="IMAGENET1K_V1"),
+            "torch/hub",
+            "model.weights=null",
+        ),
+        (
+            lambda: timm_classifier("resnet18", 2, pretrained=True),
+            "hf/hub",
+            "model.pretrained=false",
+        ),
+        (
+            lambda: require_smp_encoder_weights("resnet18", "imagenet"),
+            "hf/hub",
+            "model.encoder_weights=null",
+        ),
+        (
+            lambda: require_smp_encoder_weights("tu-resnet18", "imagenet"),
+            "hf/hub",
+            "model.encoder_weights=null",
+        ),
     ],
     ids=["torchvision", "timm", "smp", "smp_timm_encoder"],
 )
 def test_missing_pretrained_weights_offline_fail_fast(
-    empty_caches: Path, build, cache_named
+    empty_caches: Path, build, cache_named: str, turn_off: str
 ) -> None:
     start = time.perf_counter()
     with pytest.raises(CheckpointError) as error:
@@ -87,6 +103,7 @@ def test_missing_pretrained_weights_offline_fail_fast(
     message = str(error.value)
     assert f"{empty_caches}/{cache_named}" in message
     assert "model.weights_file=PATH" in message and "HF_HUB_OFFLINE" in message
+    assert f"train from random weights: {turn_off})" in message  # the key of this model family
 
 
 def test_an_unreachable_host_is_detected_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,5 +117,5 @@ def test_an_unreachable_host_is_detected_quickly(monkeypatch: pytest.MonkeyPatch
 def test_unknown_weight_names_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="IMAGENET1K_V1"):
         torchvision_classifier("resnet18", 2, weights="IMAGENET_V9")
-    with pytest.raises(ConfigError, match="no 'instagram' weights"):
+    with pytest.raises(ConfigError, match=r"no 'instagram' weights.*model\.encoder_weights=null"):
         require_smp_encoder_weights("resnet18", "instagram")

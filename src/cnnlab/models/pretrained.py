@@ -29,6 +29,7 @@ from cnnlab.errors import CheckpointError, ConfigError
 HF_HOST = "huggingface.co"
 PROBE_TIMEOUT_S = 1.5
 HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+SMP_TURN_OFF = "model.encoder_weights=null"  # smp models train without encoder weights
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -69,8 +70,11 @@ def reachable(host: str) -> bool:
     return True
 
 
-def require_download(what: str, host: str, looked_in: list[Path]) -> None:
-    """Raise CheckpointError unless `host` can be reached to download `what`."""
+def require_download(what: str, host: str, looked_in: list[Path], turn_off: str) -> None:
+    """Raise CheckpointError unless `host` can be reached to download `what`.
+
+    turn_off: the override that builds the model without these weights, e.g. model.weights=null.
+    """
     if reachable(host):
         return
     why = (
@@ -81,7 +85,7 @@ def require_download(what: str, host: str, looked_in: list[Path]) -> None:
         f"(looked in {', '.join(map(str, looked_in))}; "
         f"TORCH_HOME / HF_HOME move these caches) and {why}: download them once on a machine "
         "that is online, or set model.weights_file=PATH to a saved state dict "
-        "(or turn pretrained weights off: model.weights=null / model.pretrained=false)"
+        f"(or train from random weights: {turn_off})"
     )
 
 
@@ -130,7 +134,8 @@ def require_torchvision_weights(name: str, weights: str) -> None:
         ) from None
     cached = torch_cache_dir() / Path(urlparse(enum.url).path).name
     if not cached.is_file():
-        require_download(f"torchvision {name} ({enum.name})", urlparse(enum.url).hostname, [cached])
+        host = urlparse(enum.url).hostname
+        require_download(f"torchvision {name} ({enum.name})", host, [cached], "model.weights=null")
 
 
 def timm_classifier(
@@ -162,13 +167,14 @@ def timm_classifier(
     )
 
 
-def cached_timm_weights(name: str) -> Path | None:
-    """The cached weight file of timm's `name` (None: timm may download it); raise if offline."""
+def cached_timm_weights(name: str, turn_off: str = "model.pretrained=false") -> Path | None:
+    """The cached weight file of timm's `name` (None: timm may download it); raise if offline.
+
+    turn_off: the override that does without the weights (smp's timm encoders have another).
+    """
     cfg = timm.models.get_pretrained_cfg(name)
     if cfg is None or not (cfg.hf_hub_id or cfg.url):
-        raise ConfigError(
-            f"timm has no pretrained weights for {name!r}: set model.pretrained=false"
-        )
+        raise ConfigError(f"timm has no pretrained weights for {name!r}: set {turn_off}")
     looked_in = []
     if cfg.hf_hub_id:
         files = (cfg.hf_hub_filename,) if cfg.hf_hub_filename else HF_WEIGHT_FILES
@@ -182,7 +188,7 @@ def cached_timm_weights(name: str) -> Path | None:
             return cached
         looked_in.append(cached)
     host = HF_HOST if cfg.hf_hub_id else urlparse(cfg.url).hostname
-    require_download(f"timm {name}", host, looked_in)
+    require_download(f"timm {name}", host, looked_in, turn_off)
     return None
 
 
@@ -194,7 +200,7 @@ def require_smp_encoder_weights(encoder_name: str, encoder_weights: str | None) 
     if encoder_weights is None:
         return
     if encoder_name.startswith("tu-"):
-        cached_timm_weights(encoder_name.removeprefix("tu-"))
+        cached_timm_weights(encoder_name.removeprefix("tu-"), SMP_TURN_OFF)
         return
     from segmentation_models_pytorch.encoders import encoders
 
@@ -202,10 +208,13 @@ def require_smp_encoder_weights(encoder_name: str, encoder_weights: str | None) 
     if settings is None:
         raise ConfigError(
             f"segmentation-models-pytorch has no {encoder_weights!r} weights for encoder "
-            f"{encoder_name!r}: set encoder_weights=null or choose another encoder"
+            f"{encoder_name!r}: set {SMP_TURN_OFF} or choose another encoder"
         )
     found = _cached_hf_file(settings["repo_id"], ("model.safetensors",), settings.get("revision"))
     if found is None:
         require_download(
-            f"smp encoder {encoder_name} ({encoder_weights})", HF_HOST, [hf_cache_dir()]
+            f"smp encoder {encoder_name} ({encoder_weights})",
+            HF_HOST,
+            [hf_cache_dir()],
+            SMP_TURN_OFF,
         )
