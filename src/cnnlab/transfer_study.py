@@ -112,7 +112,7 @@ def comparison_table(
     study: Study, results: dict[int, dict[str, list[RunResult]]], source_acc: float
 ) -> str:
     """Markdown: per label count, one row per variant; gains are paired by seed with scratch."""
-    seeds = len(next(iter(next(iter(results.values())).values())))
+    seeds = len(next(iter(results.values()))[SCRATCH])
     lines = [
         f"{study.description}. Source test accuracy {source_acc:.3f}; target test accuracy as "
         f"mean ± sd over {seeds} seed(s); gain = variant - scratch on the same seed (same "
