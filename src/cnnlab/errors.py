@@ -1,8 +1,37 @@
-"""The errors cnnlab reports to users as one clear sentence instead of a traceback."""
+"""The errors cnnlab reports to users as one clear sentence instead of a traceback.
+
+Library code (models, data, tasks, callbacks) does not know under which config key it was
+built, so its messages name its own arguments in backticks: "`depth`=5 halves 30 px ...; lower
+`depth`". The pipeline, which knows the config node it instantiated, calls `error.at("model")`
+and the user reads `model.depth`; a library caller who never saw a config reads `depth`.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ARGUMENT = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)`")
 
 
 class CnnlabError(Exception):
     """A user-facing error: the message says what was wrong and how to fix it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.located = False
+
+    def at(self, node_path: str) -> CnnlabError:
+        """The same error with each `argument` named by its config path, `node_path.argument`."""
+        if self.located:  # the innermost node that knew the argument has named it already
+            return self
+        prefix = f"{node_path}." if node_path else ""
+        located = type(self)(_ARGUMENT.sub(lambda m: f"`{prefix}{m[1]}`", self.message))
+        located.located = True
+        return located
+
+    def __str__(self) -> str:
+        return _ARGUMENT.sub(lambda m: m[1], self.message)
 
 
 class ConfigError(CnnlabError):
