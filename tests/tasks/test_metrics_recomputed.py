@@ -30,7 +30,7 @@ from cnnlab.eval import evaluate
 from cnnlab.experiment import rebuild_from_checkpoint, train
 from cnnlab.models.autoencoder import AutoencoderOutput
 from cnnlab.tasks.autoencoder import AutoencoderTask
-from cnnlab.tasks.base import BaseTask
+from cnnlab.tasks.base import STAGES, BaseTask
 from cnnlab.tasks.classification import ClassificationTask
 from cnnlab.tasks.finetune import FinetuneTask
 from cnnlab.tasks.segmentation import SegmentationTask
@@ -65,7 +65,8 @@ class Lookup(nn.Module):
 
 
 def run_stages(task: BaseTask, images: Tensor, targets: Tensor) -> dict[str, float]:
-    """Fit one epoch, then validate and test, all on the same unshuffled batches."""
+    """Fit one epoch, then validate and test, all on the same unshuffled batches; the metrics
+    of the training epoch and those validation and test report."""
     loader = DataLoader(TensorDataset(images, targets), batch_size=BATCH)
     trainer = pl.Trainer(
         accelerator="cpu",
@@ -78,14 +79,17 @@ def run_stages(task: BaseTask, images: Tensor, targets: Tensor) -> dict[str, flo
         num_sanity_val_steps=0,
     )
     trainer.fit(task, train_dataloaders=loader, val_dataloaders=loader)
-    metrics = trainer.validate(task, loader, verbose=False)[0]
+    logged = trainer.callback_metrics  # train/loss is logged per step too: take the epoch's
+    metrics = {n: float(v) for n, v in logged.items() if n.startswith("train/") and "loss" not in n}
+    metrics["train/loss"] = float(logged["train/loss_epoch"])
+    metrics.update(trainer.validate(task, loader, verbose=False)[0])
     metrics.update(trainer.test(task, loader, verbose=False)[0])
     return metrics
 
 
-def both_stages(expected: dict[str, float]) -> dict[str, float]:
-    """`expected` under the names validation and test report it: val/<name>, test/<name>."""
-    return {f"{stage}/{name}": v for stage in ("val", "test") for name, v in expected.items()}
+def every_stage(expected: dict[str, float]) -> dict[str, float]:
+    """`expected` under the names each stage reports it: train/<name>, val/<name>, test/<name>."""
+    return {f"{stage}/{name}": v for stage in STAGES for name, v in expected.items()}
 
 
 def assert_matches(reported: dict[str, float], wanted: dict[str, float]) -> None:
@@ -124,7 +128,7 @@ def test_classification_metrics_match_scikit_learn(task_class: type[Classificati
     assert 11 not in y and 11 not in p
     assert_matches(
         reported,
-        both_stages(
+        every_stage(
             {
                 "loss": F.cross_entropy(logits, labels).item(),
                 "acc": accuracy_score(y, p),
@@ -162,7 +166,7 @@ def test_segmentation_metrics_match_scikit_learn() -> None:
     per_class = jaccard_score(y, p, labels=range(num_classes), average=None, zero_division=0)
     assert_matches(
         reported,
-        both_stages(
+        every_stage(
             {
                 "loss": F.cross_entropy(logits, masks).item(),
                 # labels=None: the classes in y or p (class 3, seen nowhere, does not count)
@@ -213,7 +217,7 @@ def test_autoencoder_metrics_match_plain_torch() -> None:
     assert mse > 0 and (reconstructions > 1).any()
     assert_matches(
         reported,
-        both_stages(
+        every_stage(
             {
                 "loss": F.mse_loss(reconstructions, images).item(),
                 "mse": mse,
