@@ -18,7 +18,7 @@ from pytorch_lightning.utilities.parsing import AttributeDict
 from cnnlab.callbacks.seeding import RankSeed
 from cnnlab.checkpoints import ConfigInCheckpoint, checkpoint_config, load_checkpoint
 from cnnlab.config.trust import check_trusted
-from cnnlab.config.validation import validate_config
+from cnnlab.config.validation import validate_config, validate_devices
 from cnnlab.data.base import ImageDataModule
 from cnnlab.distributed import distributed_job
 from cnnlab.errors import CheckpointError
@@ -97,6 +97,7 @@ def rebuild_from_checkpoint(
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then validate and test the best checkpoint; write metrics.json and hparams."""
     validate_config(cfg)
+    validate_devices(cfg)
     run_dir = Path(cfg.paths.output_dir)
     with distributed_job(run_dir):
         return _fit_and_test(cfg, run_dir)

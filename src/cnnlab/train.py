@@ -6,6 +6,7 @@ import signal
 import sys
 
 import hydra
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
@@ -13,6 +14,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import register_resolvers
+from cnnlab.config.validation import validate_choices
 from cnnlab.distributed import adopt_launching_job
 from cnnlab.errors import ConfigError
 from cnnlab.experiment import train
@@ -40,13 +42,21 @@ def objective(cfg: DictConfig) -> float:
     return metrics[name]
 
 
+def composed_objective(cfg: DictConfig) -> float:
+    """`objective` of a config Hydra just composed, once its group choices are known to exist."""
+    validate_choices(
+        HydraConfig.get().runtime.choices, GlobalHydra.instance().config_loader().get_group_options
+    )
+    return objective(cfg)
+
+
 @hydra.main(version_base="1.3", config_path="pkg://cnnlab.conf", config_name="train")
 def run(cfg: DictConfig) -> float:
     """In a sweep a failing job raises, so Hydra records it and runs the other jobs; a single run
     reports a CnnlabError as one line and exit status 2."""
     if HydraConfig.get().mode == RunMode.MULTIRUN:
-        return objective(cfg)
-    return report_errors(objective)(cfg)
+        return composed_objective(cfg)
+    return report_errors(composed_objective)(cfg)
 
 
 def main() -> None:

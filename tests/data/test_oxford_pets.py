@@ -98,3 +98,15 @@ def test_the_pets_recipe_trains_on_files_in_torchvisions_layout(
     )
     metrics = train(cfg)
     assert {"test/iou_background", "test/iou_pet", "test/iou_border"} <= set(metrics)
+
+
+def test_a_trimap_of_another_size_than_its_photo_names_both_files(tmp_path):
+    write_pets(tmp_path)
+    base = tmp_path / "oxford-iiit-pet"
+    trimap = base / "annotations" / "trimaps" / "Abyssinian_test1.png"
+    Image.fromarray(np.full((16, 20), 2, dtype=np.uint8)).save(trimap)
+    with pytest.raises(DataError) as raised:
+        pets(tmp_path).setup()
+    message = str(raised.value)
+    assert f"mask {trimap} is 20x16 pixels" in message
+    assert f"its image {base / 'images' / 'Abyssinian_test1.jpg'} is 16x16" in message

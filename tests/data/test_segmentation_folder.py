@@ -105,3 +105,14 @@ def test_missing_folders_and_inconsistent_settings_are_clear(tmp_path):
         folder(tmp_path).setup()
     with pytest.raises(ConfigError, match=r"2 colours but data\.num_classes=3"):
         folder(tmp_path, palette=PALETTE[:2])
+
+
+def test_a_mask_of_another_size_than_its_image_names_both_files(tmp_path):
+    for index in range(4):
+        write_pair(tmp_path, f"img{index}", class_mask())
+    Image.fromarray(class_mask(9).astype(np.uint8)).save(tmp_path / "masks" / "img2.png")
+    with pytest.raises(DataError) as raised:
+        folder(tmp_path).setup()
+    message = str(raised.value)
+    assert f"mask {tmp_path / 'masks' / 'img2.png'} is 9x9 pixels" in message
+    assert f"its image {tmp_path / 'images' / 'img2.jpg'} is 12x12" in message

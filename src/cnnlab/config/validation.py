@@ -2,19 +2,24 @@
 
 Hydra already rejects unknown groups and keys; what it cannot see is whether a value fits the
 constructor that `_target_` names. We read that constructor's signature and type hints, so every
-model, data set, task and trainer is checked the same way without a schema per class.
+model, data set, task and trainer is checked the same way without a schema per class. Values of
+the right type that cannot train (`VALUE_RULES`) are refused next, and legal but suspicious ones
+logged as warnings; `validate_devices` checks the config against the machine it runs on.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
+import os
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import torch
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -22,8 +27,43 @@ from cnnlab.errors import ConfigError
 
 _HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 
+log = logging.getLogger(__name__)
+
 # Keys that are not constructor arguments, with the type each must have.
 TOP_LEVEL_TYPES: dict[str, type] = {"seed": int}
+
+
+class ValueRule(NamedTuple):
+    """A number at `key` that `breaks` is refused with `advice` (or, if `warn`, logged)."""
+
+    key: str
+    breaks: Callable[[float], bool]
+    advice: str
+    warn: bool = False
+
+
+# Values of the right type that train nothing, or that usually mean a typo.
+VALUE_RULES = (
+    ValueRule("task.optimizer.lr", lambda v: v <= 0, "must be > 0, e.g. task.optimizer.lr=0.001"),
+    ValueRule("task.optimizer.lr", lambda v: v > 1, "is above 1, which usually diverges", True),
+    ValueRule("data.batch_size", lambda v: v < 1, "must be at least 1"),
+    ValueRule("data.image_size", lambda v: v < 1, "must be at least 1 (pixels per side)"),
+    ValueRule(
+        "trainer.max_epochs",
+        lambda v: v == 0 or v < -1,
+        "must be at least 1 (or -1: train until stopped)",
+    ),
+    ValueRule(
+        "trainer.max_epochs",
+        lambda v: v == -1,
+        "trains until stopped (early stopping, trainer.max_steps or Ctrl-C)",
+        True,
+    ),
+)
+
+# Groups whose defaults entry in conf/train.yaml is `optional`, so that choosing none composes;
+# Hydra then skips a misspelt option silently instead of refusing it as it does `model=nope`.
+OPTIONAL_GROUPS = ("experiment", "hparams_search", "debug")
 
 
 def validate_config(cfg: DictConfig) -> None:
@@ -38,6 +78,61 @@ def validate_config(cfg: DictConfig) -> None:
         if value is not None and not _matches(value, expected):
             raise ConfigError(f"{key}={value!r} must be of type {expected.__name__}")
     _check_node(cfg, "")
+    _check_values(cfg)
+
+
+def validate_choices(choices: Mapping[str, Any], options: Callable[[str], list[str]]) -> None:
+    """Raise ConfigError for an option of an optional group (e.g. `experiment=nope`) that does
+    not exist; `choices` are Hydra's runtime choices, `options(group)` lists a group's files."""
+    for group in OPTIONAL_GROUPS:
+        choice = choices.get(group)
+        if choice is not None and choice not in options(group):
+            raise ConfigError(
+                f"{group}={choice} is not a config in conf/{group}/; choose one of: "
+                + ", ".join(sorted(options(group)))
+            )
+
+
+def _check_values(cfg: DictConfig) -> None:
+    for rule in VALUE_RULES:
+        value = OmegaConf.select(cfg, rule.key, default=None)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        if rule.breaks(value):
+            message = f"{rule.key}={value} {rule.advice}"
+            if not rule.warn:
+                raise ConfigError(message)
+            log.warning(message)
+
+
+def validate_devices(cfg: DictConfig) -> None:
+    """Raise ConfigError if `trainer.devices` asks for more CPU processes than this machine has
+    cores, or more GPUs than it has: apart from the config, this depends on where it runs."""
+    devices = OmegaConf.select(cfg, "trainer.devices", default=None)
+    accelerator = OmegaConf.select(cfg, "trainer.accelerator", default=None)
+    if isinstance(devices, ListConfig):
+        devices = len(devices)
+    if not isinstance(devices, int) or isinstance(devices, bool) or devices < 1:
+        return  # "auto", -1 (all of them): Lightning counts them itself
+    if accelerator == "cpu":
+        available, kind = _cpu_count(), "CPU cores"
+    elif accelerator in ("gpu", "cuda"):
+        available, kind = torch.cuda.device_count(), "GPUs"
+    else:
+        return
+    if devices > available:
+        fix = f"trainer.devices={available} or fewer" if available else "trainer=cpu"
+        raise ConfigError(
+            f"trainer.devices={devices} asks for more processes than this machine has "
+            f"{kind} ({available}): set {fix}"
+        )
+
+
+def _cpu_count() -> int:
+    """The cores this process may run on (fewer than the machine's under taskset or cgroups)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _missing_keys(node: Any, path: str) -> list[str]:

@@ -2,13 +2,16 @@
 
 Images and masks are read lazily (these sets do not fit in memory at full size). Every sample
 is resized to `image_size` — the image bilinearly, the mask with nearest neighbours so class
-indices are never blended — and the image normalised. Random flips and crops happen later, on
-whole batches, in `ImageDataModule.on_after_batch_transfer`, with the same draw for both.
+indices are never blended — and the image normalised. That resizing would also hide a mask made
+for another image size, so `check_pair_sizes` refuses such pairs when the data is set up.
+Random flips and crops happen later, on whole batches, in
+`ImageDataModule.on_after_batch_transfer`, with the same draw for both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,6 +22,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from cnnlab.data.files import FileDataModule
+from cnnlab.errors import DataError
 
 MaskMapping = Callable[[np.ndarray], np.ndarray]
 
@@ -58,6 +62,25 @@ class PairedTransform:
         classes = tv_tensors.Mask(torch.from_numpy(self.mask_classes(mask).astype(np.uint8)))
         image, classes = self.transform(image.convert(self.mode), classes)
         return image.as_subclass(Tensor), classes.as_subclass(Tensor).long()
+
+
+def check_pair_sizes(pairs: Iterable[tuple[Path, Path]]) -> None:
+    """Raise DataError naming the first image whose mask has another size in pixels.
+
+    Only the file headers are read. Image and mask are resized to `image_size` separately, so a
+    mask of another size would otherwise be stretched onto its image and trained on, unnoticed.
+    """
+    for image_path, mask_path in pairs:
+        with Image.open(image_path) as image, Image.open(mask_path) as mask:
+            if image.size != mask.size:
+                raise DataError(
+                    f"mask {mask_path} is {_size(mask)} pixels but its image {image_path} is "
+                    f"{_size(image)}: a mask must have its image's size, so fix or remove the pair"
+                )
+
+
+def _size(image: Image.Image) -> str:
+    return "{}x{}".format(*image.size)
 
 
 def lookup_mapping(table: dict[int, int], fill: int = 255) -> MaskMapping:

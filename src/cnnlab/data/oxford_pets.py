@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from torchvision.datasets import OxfordIIITPet
 
-from cnnlab.data.mask_files import MaskFilesDataModule, lookup_mapping
+from cnnlab.data.mask_files import MaskFilesDataModule, check_pair_sizes, lookup_mapping
 from cnnlab.errors import ConfigError, DataError
 
 TRIMAP_CLASSES = {
@@ -62,8 +62,12 @@ class OxfordPetsDataModule(MaskFilesDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
-        train, val = self.split_train_val(self._open("trainval"), self.val_fraction, self.seed)
-        self.datasets = {"train": train, "val": val, "test": self._open("test")}
+        trainval, test = self._open("trainval"), self._open("test")
+        for split in (trainval, test):
+            # torchvision keeps the file lists in private attributes, parallel lists of paths
+            check_pair_sizes(zip(split._images, split._segs, strict=True))
+        train, val = self.split_train_val(trainval, self.val_fraction, self.seed)
+        self.datasets = {"train": train, "val": val, "test": test}
 
     def _open(self, split: str) -> OxfordIIITPet:
         transform = self.paired_transform(lookup_mapping(TRIMAP_CLASSES[self.trimap]))

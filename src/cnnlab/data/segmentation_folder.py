@@ -16,7 +16,12 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset, Subset
 
-from cnnlab.data.mask_files import MaskFilesDataModule, PairedTransform, seeded_split
+from cnnlab.data.mask_files import (
+    MaskFilesDataModule,
+    PairedTransform,
+    check_pair_sizes,
+    seeded_split,
+)
 from cnnlab.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -99,6 +104,7 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
         pairs = self.pairs()
         for _, mask_path in pairs:
             self._check_mask(mask_path, transform)
+        check_pair_sizes(pairs)
         dataset = MaskPairs(pairs, transform)
         val, test, train = seeded_split(
             len(pairs), [self.val_fraction, self.test_fraction], self.seed

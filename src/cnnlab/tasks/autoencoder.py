@@ -8,7 +8,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchmetrics import MeanSquaredError, MetricCollection
+from torchmetrics import MeanSquaredError
 from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
 
 from cnnlab.errors import ConfigError
@@ -56,13 +56,11 @@ class AutoencoderTask(BaseTask):
         self.kl_warmup_epochs = kl_warmup_epochs
         self.prior_fit_samples = prior_fit_samples
         self.metrics = self.stage_metrics(
-            MetricCollection(
-                {
-                    "mse": MeanSquaredError(),
-                    "psnr": PeakSignalNoiseRatio(data_range=1.0),
-                    "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
-                }
-            )
+            {
+                "mse": MeanSquaredError(),
+                "psnr": PeakSignalNoiseRatio(data_range=1.0),
+                "ssim": StructuralSimilarityIndexMeasure(data_range=1.0),
+            }
         )
 
     def reconstruction_loss(self, reconstruction: Tensor, images: Tensor) -> Tensor:

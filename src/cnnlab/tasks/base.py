@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import Metric, MetricCollection
 
 from cnnlab.errors import ConfigError
 
@@ -45,13 +46,21 @@ class BaseTask(pl.LightningModule):
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
 
-    def stage_metrics(self, metrics: MetricCollection) -> nn.ModuleDict:
-        """One clone per stage, prefixed `train/`, `val/`, `test/` (the metric-name contract).
+    def stage_metrics(self, metrics: dict[str, Metric]) -> nn.ModuleDict:
+        """One collection per stage, prefixed `train/`, `val/`, `test/` (the metric-name contract).
 
+        Without compute groups: torchmetrics merges metrics whose states are equal after the
+        first update, and when that batch is classified perfectly, unlike metrics (macro F1 and
+        top-5 accuracy) look equal and one then reports from the other's state (F1 above 1).
         Keyed `<stage>_metrics`: a ModuleDict key `train` would clash with `Module.train`.
         """
         return nn.ModuleDict(
-            {f"{stage}_metrics": metrics.clone(prefix=f"{stage}/") for stage in STAGES}
+            {
+                f"{stage}_metrics": MetricCollection(
+                    copy.deepcopy(metrics), prefix=f"{stage}/", compute_groups=False
+                )
+                for stage in STAGES
+            }
         )
 
     def log_loss(self, stage: str, loss: Tensor, batch_size: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
+from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from cnnlab.errors import ConfigError
@@ -25,13 +25,13 @@ class ClassificationTask(BaseTask):
         super().__init__(model, **base)
         self.num_classes = num_classes
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-        metrics: dict[str, Any] = {
+        metrics: dict[str, Metric] = {
             "acc": MulticlassAccuracy(num_classes, average="micro"),
             "f1": MulticlassF1Score(num_classes, average="macro"),
         }
         if num_classes > 5:
             metrics["acc_top5"] = MulticlassAccuracy(num_classes, top_k=5, average="micro")
-        self.metrics = self.stage_metrics(MetricCollection(metrics))
+        self.metrics = self.stage_metrics(metrics)
 
     def step(self, batch: tuple[Tensor, Tensor], stage: str) -> dict[str, Tensor]:
         images, labels = batch

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassF1Score,
@@ -57,14 +56,13 @@ class SegmentationTask(BaseTask):
             )
         self.loss_weights = {name: float(weights.get(name, 1.0)) for name in self.losses}
         options = {"num_classes": num_classes, "ignore_index": ignore_index}
-        metrics = MetricCollection(
+        self.metrics = self.stage_metrics(
             {
                 "iou": MulticlassJaccardIndex(average="macro", **options),
                 "dice": MulticlassF1Score(average="macro", **options),
                 "pixel_acc": MulticlassAccuracy(average="micro", **options),
             }
         )
-        self.metrics = self.stage_metrics(metrics)
         self.test_class_iou = MulticlassJaccardIndex(average="none", **options)
 
     @property
