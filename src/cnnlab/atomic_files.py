@@ -58,7 +58,8 @@ def write_atomic(
         os.replace(temporary, path)
         fsync_folder(path.parent)
     except BaseException as error:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # absent, or a read-only folder: the error says why
+            temporary.unlink()
         if isinstance(error, OSError) and error.errno in DISK_PROBLEMS:
             raise storage_error(path, error) from None
         raise
