@@ -42,6 +42,19 @@ def tmpfs(folder: Path, size: str = "64m") -> Iterator[bool]:
             subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
+def flip_tensor_bytes(checkpoint: Path) -> None:
+    """Change one bit of the first stored weight tensor: the file stays a valid checkpoint that
+    torch reads without complaint, with a wrong number in it."""
+    import torch
+
+    weights = torch.load(checkpoint, weights_only=True)["state_dict"]
+    tensor = next(t for t in weights.values() if t.numel() >= 16 and t.is_floating_point())
+    data = bytearray(checkpoint.read_bytes())
+    at = data.index(tensor.flatten()[:4].numpy().tobytes())
+    data[at + 2] ^= 0x01
+    checkpoint.write_bytes(bytes(data))
+
+
 def _fill_disk(folder: Path) -> None:
     with open(folder / "filler", "wb") as filler:
         try:

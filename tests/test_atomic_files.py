@@ -105,12 +105,12 @@ def test_a_full_disk_is_one_sentence_and_the_previous_file_is_kept(
             write_atomic(path, write)
         assert str(error.value) == (
             f"cannot write summary.csv in {path.parent}: the disk is full (No space left on "
-            "device); the previous summary.csv is kept unchanged; make room or give a writable "
-            "folder (CNNLAB_LOG_DIR) and run the command again"
+            "device); the previous summary.csv is kept unchanged; free some space there or set "
+            "CNNLAB_LOG_DIR to another disk, then run the command again"
         )
         assert path.read_text() == "job,acc\n0,0.5\n"
         assert os.listdir(path.parent) == ["summary.csv"]
-        with pytest.raises(StorageError, match="no summary.md was written"):
+        with pytest.raises(StorageError, match=r"no summary\.md was written"):
             write_atomic(path.with_name("summary.md"), write)
 
 

@@ -15,6 +15,7 @@ from cnnlab.checkpoint_io import CrashSafeCheckpointIO, checksum_file, verify_ch
 from cnnlab.checkpoints import load_checkpoint
 from cnnlab.errors import CheckpointError, StorageError
 from cnnlab.experiment import build_trainer
+from tests.faults import flip_tensor_bytes
 
 WEIGHT = torch.full((256,), 1.5)
 
@@ -22,14 +23,6 @@ WEIGHT = torch.full((256,), 1.5)
 def save(path: Path, weight: torch.Tensor = WEIGHT) -> Path:
     CrashSafeCheckpointIO().save_checkpoint({"state_dict": {"w": weight}}, path)
     return path
-
-
-def flip_a_weight(path: Path) -> None:
-    """Change one float of the stored tensor, leaving the file a valid zip archive."""
-    data = bytearray(path.read_bytes())
-    at = data.index(WEIGHT[:4].numpy().tobytes())
-    data[at + 3] ^= 0x01
-    path.write_bytes(bytes(data))
 
 
 def test_a_checkpoint_is_written_with_its_sha256_in_sha256sum_format(tmp_path: Path) -> None:
@@ -43,7 +36,7 @@ def test_a_checkpoint_is_written_with_its_sha256_in_sha256sum_format(tmp_path: P
 
 def test_flipped_tensor_bytes_are_refused_by_every_reader(tmp_path: Path) -> None:
     path = save(tmp_path / "last.ckpt")
-    flip_a_weight(path)
+    flip_tensor_bytes(path)
     # torch itself reads the damaged file without complaint: only the checksum catches it
     damaged = torch.load(path, weights_only=True)["state_dict"]["w"]
     assert not torch.equal(damaged, WEIGHT)

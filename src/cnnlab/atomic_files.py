@@ -22,13 +22,15 @@ from typing import Any, BinaryIO
 
 from cnnlab.errors import StorageError
 
-# the write failures a user fixes on their side, and how
+# the write failures a user fixes on their side: what happened, and what to do
+_FULL = "free some space there or set CNNLAB_LOG_DIR to another disk"
+_READ_ONLY = "make the folder writable or set CNNLAB_LOG_DIR to a writable one"
 DISK_PROBLEMS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is exceeded",
-    errno.EROFS: "the file system is read-only",
-    errno.EACCES: "permission is denied",
-    errno.EPERM: "permission is denied",
+    errno.ENOSPC: ("the disk is full", _FULL),
+    errno.EDQUOT: ("the disk quota is exceeded", _FULL),
+    errno.EROFS: ("the file system is read-only", _READ_ONLY),
+    errno.EACCES: ("permission is denied", _READ_ONLY),
+    errno.EPERM: ("permission is denied", _READ_ONLY),
 }
 
 
@@ -47,9 +49,8 @@ def write_atomic(
     _remove_leftovers(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        # O_EXCL: never write through a file (or link) that someone else put there
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "wb") as handle:
+        # "x": created here (O_EXCL), never a file or link that someone else put there
+        with open(temporary, "xb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -95,10 +96,10 @@ def storage_error(path: Path, error: OSError) -> StorageError:
         if path.is_file()
         else f"no {path.name} was written"
     )
+    problem, advice = DISK_PROBLEMS[error.errno]
     return StorageError(
-        f"cannot write {path.name} in {path.parent}: {DISK_PROBLEMS[error.errno]} "
-        f"({os.strerror(error.errno)}); {kept}; make room or give a writable folder "
-        "(CNNLAB_LOG_DIR) and run the command again"
+        f"cannot write {path.name} in {path.parent}: {problem} ({os.strerror(error.errno)}); "
+        f"{kept}; {advice}, then run the command again"
     )
 
 
