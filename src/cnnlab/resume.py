@@ -113,7 +113,7 @@ def latest_unfinished(log_dir: Path) -> Path:
             return run_dir
         print(f"resume=latest: skipping {run_dir}: {blocker}")
     raise ConfigError(
-        f"resume=latest: none of the {len(candidates)} unfinished runs under {log_dir}/ can be "
-        "resumed (the reasons are printed above); resume one by path once it is free, or start "
+        f"resume=latest: no unfinished run under {log_dir}/ can be resumed ({len(candidates)} "
+        "skipped, for the reasons printed above); resume one by path once it is free, or start "
         "a new run"
     )

@@ -111,7 +111,7 @@ def test_resume_latest_with_only_damaged_runs(trained: Path, outputs: Path) -> N
     flip_tensor_bytes(damaged / LAST)
     before = snapshot(outputs)
     result = run_cli("train", "resume=latest", cwd=outputs, check=False)
-    assert_one_sentence_error(result, "none of the 1 unfinished runs under", "can be resumed")
+    assert_one_sentence_error(result, "no unfinished run under", "can be resumed (1 skipped")
     assert f"skipping {damaged}: {damaged / LAST} is corrupted" in result.stdout
     assert_unchanged(before, outputs)
 
@@ -133,7 +133,7 @@ def test_resume_of_a_run_another_process_trains_names_its_pid(
     if spec == "path":
         assert_one_sentence_error(result, busy, f"(kill {holder.pid})")
     else:
-        assert_one_sentence_error(result, "none of the 1 unfinished runs")
+        assert_one_sentence_error(result, "can be resumed (1 skipped")
         assert f"skipping {run_dir}: {busy}" in result.stdout
     assert_unchanged(before, outputs)
 
