@@ -57,13 +57,13 @@ def write_atomic(
         if before_replace is not None:
             before_replace(temporary)
         os.replace(temporary, path)
-        fsync_folder(path.parent)
     except BaseException as error:
         with contextlib.suppress(OSError):  # absent, or a read-only folder: the error says why
             temporary.unlink()
         if isinstance(error, OSError) and error.errno in DISK_PROBLEMS:
             raise storage_error(path, error) from None
         raise
+    fsync_folder(path.parent)
     return path
 
 
