@@ -24,7 +24,9 @@ def dirs_outside(root: Path, run_dir: Path) -> set[Path]:
 
 def assert_one_complete_run(run_dir: Path) -> dict[str, float]:
     """Rank 0 wrote the run's files once; rank 1 only left its Hydra job log beside them."""
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["best.ckpt", "last.ckpt"]
+    checkpoints = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert checkpoints == ["best.ckpt", "best.ckpt.sha256", "last.ckpt", "last.ckpt.sha256"]
+    assert (run_dir / "train.lock").read_text().strip().isdigit()  # the launching process's PID
     assert (run_dir / "environment.json").is_file()
     assert (run_dir / "train_ddp_process_1.log").is_file()  # rank 1 ran in this directory
     assert not (run_dir / ".pl_hydra_rank_1").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from cnnlab.checkpoint_io import verify_checkpoint
 from cnnlab.errors import ConfigError
 from cnnlab.resume import resumed_config
 from tests.conftest import TINY, read_json, run_cli, run_dirs
+from tests.faults import FAULTS, tmpfs
 
 # 4 epochs of 30 batches: long enough that a kill right after epoch 1's checkpoint lands in epoch 2
 FOUR_EPOCHS = [
@@ -26,10 +29,12 @@ FOUR_EPOCHS = [
 ]
 
 
-def start_training(cwd: Path, *args: str) -> subprocess.Popen:
+def start_training(
+    cwd: Path, *args: str, command: tuple[str, ...] = ("-m", "cnnlab.train")
+) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "cnnlab.train", *args],
+        [sys.executable, *command, *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -99,12 +104,49 @@ def test_sigterm_saves_a_checkpoint_and_resume_latest_finishes_the_run(tmp_path:
     assert "Interrupted by SIGTERMException: saved" in output
     assert f"cnnlab-train resume={run_dir}" in output
     assert (run_dir / "checkpoints/last.ckpt").stat().st_mtime_ns > epoch_1
+    assert verify_checkpoint(run_dir / "checkpoints/last.ckpt")  # saved through the same plugin
     assert checkpoint_progress(run_dir)[1] >= 30
     assert not (run_dir / "metrics.json").exists()
 
     run_cli("train", "resume=latest", cwd=tmp_path)
     assert run_dirs(tmp_path / "outputs") == [run_dir]
     assert set(read_json(run_dir / "metrics.json")) >= {"val/acc", "test/acc"}
+
+
+def test_kill_9_while_last_ckpt_is_written_keeps_the_previous_one(
+    tmp_path: Path, uninterrupted
+) -> None:
+    """The second save of last.ckpt writes half, then hangs (tests/faults.py); meanwhile a second
+    `resume` of the run is refused, naming the trainer's PID. After kill -9 the epoch-1 last.ckpt
+    is whole, and resume=latest ends with the metrics of a run that never stopped. The outputs
+    folder is a tmpfs where one can be mounted: another file system than the temp folder."""
+    marker = tmp_path / "previous.sha256"
+    with tmpfs(tmp_path / "outputs") as mounted:
+        print(f"outputs on a tmpfs: {mounted}")
+        process = start_training(
+            tmp_path, *FOUR_EPOCHS, command=("-P", str(FAULTS), "hang", str(marker), "--")
+        )
+        deadline = time.monotonic() + 300
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), process.communicate(timeout=60)[0][-3000:]
+        (run_dir,) = run_dirs(tmp_path / "outputs")
+        last = run_dir / "checkpoints/last.ckpt"
+
+        concurrent = run_cli("train", f"resume={run_dir}", cwd=tmp_path, check=False)
+        assert concurrent.returncode == 2
+        assert f"being trained by process {process.pid}" in concurrent.stderr
+
+        process.send_signal(signal.SIGKILL)
+        process.communicate()
+        assert hashlib.sha256(last.read_bytes()).hexdigest() == marker.read_text()
+        assert verify_checkpoint(last)
+        assert checkpoint_progress(run_dir) == (0, 30)
+
+        result = run_cli("train", "resume=latest", cwd=tmp_path)
+        assert f"Resuming {run_dir.relative_to(tmp_path)}" in result.stdout
+        assert read_json(run_dir / "metrics.json") == uninterrupted
+        assert not list(run_dir.rglob("*.tmp"))  # the killed save's half file was cleaned up
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from cnnlab.checkpoint_io import verify_checkpoint
 from cnnlab.errors import CheckpointError
 
 CONFIG_KEY = "cnnlab_config"
@@ -28,7 +29,10 @@ class ConfigInCheckpoint(pl.Callback):
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """torch.load with weights_only=True (no code runs), with clear errors for bad files."""
+    """torch.load with weights_only=True (no code runs), with clear errors for bad files.
+
+    A checkpoint with a recorded SHA-256 beside it (cnnlab.checkpoint_io) is verified first.
+    """
     path = Path(path).expanduser()
     if path.is_dir():
         raise CheckpointError(
@@ -36,6 +40,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         )
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist: check the path (ckpt_path=...)")
+    verify_checkpoint(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except (

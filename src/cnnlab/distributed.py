@@ -51,6 +51,13 @@ def local_rank() -> int:
     return int(os.environ.get("LOCAL_RANK", "0"))
 
 
+def is_launching_process() -> bool:
+    """True unless this process is a rank started by a launcher (Lightning, torchrun, SLURM) or
+    runs on a node other than the first: only the launching process owns the run directory."""
+    rank_variables = ("LOCAL_RANK", "NODE_RANK", "RANK", "SLURM_PROCID")
+    return all(os.environ.get(name, "0") == "0" for name in rank_variables)
+
+
 def job_args(argv: Sequence[str], run_dir: Path) -> list[str]:
     """The command-line arguments that compose this Hydra job again, as one run into `run_dir`."""
     hydra_cfg = HydraConfig.get()

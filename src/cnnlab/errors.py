@@ -48,3 +48,11 @@ class CheckpointError(CnnlabError):
 
 class TrainingError(CnnlabError):
     """Training went wrong in a way the user must act on (e.g. a non-finite loss)."""
+
+
+class StorageError(CnnlabError):
+    """A file could not be written (full disk, quota, read-only folder); the old one was kept."""
+
+
+class RunInUseError(CnnlabError):
+    """Another process is training in the run directory (it holds the run's lock)."""

@@ -16,6 +16,7 @@ from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities.parsing import AttributeDict
 
 from cnnlab.callbacks.seeding import RankSeed
+from cnnlab.checkpoint_io import CrashSafeCheckpointIO
 from cnnlab.checkpoints import ConfigInCheckpoint, checkpoint_config, load_checkpoint
 from cnnlab.config.trust import check_trusted
 from cnnlab.config.validation import validate_config, validate_devices
@@ -23,6 +24,7 @@ from cnnlab.data.base import ImageDataModule
 from cnnlab.distributed import distributed_job
 from cnnlab.errors import CheckpointError
 from cnnlab.run_dir import ENVIRONMENT_FILE, write_environment, write_metrics
+from cnnlab.run_lock import run_lock
 from cnnlab.tasks.base import BaseTask
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,9 @@ def build_trainer(cfg: DictConfig, resolved: dict[str, Any]) -> pl.Trainer:
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     if not loggers:  # logger=none: Lightning refuses a learning-rate monitor with nowhere to log
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    # checkpoints replaced atomically with their SHA-256 beside them, and verified on resume
+    plugins = [CrashSafeCheckpointIO()]
+    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins)
 
 
 def load_weights(task: BaseTask, checkpoint_path: str | Path) -> None:
@@ -95,11 +99,14 @@ def rebuild_from_checkpoint(
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit, then validate and test the best checkpoint; write metrics.json and hparams."""
+    """Fit, then validate and test the best checkpoint; write metrics.json and hparams.
+
+    The process holds the run directory's lock meanwhile: one run, one writer.
+    """
     validate_config(cfg)
     validate_devices(cfg)
     run_dir = Path(cfg.paths.output_dir)
-    with distributed_job(run_dir):
+    with run_lock(run_dir), distributed_job(run_dir):
         return _fit_and_test(cfg, run_dir)
 
 

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
+from cnnlab.atomic_files import write_atomic
 from cnnlab.callbacks.autoencoder import sample_grid
 from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import register_resolvers
@@ -113,7 +114,7 @@ def write_grid(
         prior = "N(0, I)" if standard_normal else "the model's prior"
         what = f"{n} images decoded from random latent vectors drawn from {prior}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_image(grid, out)
+    write_atomic(out, lambda handle: save_image(grid, handle, format="png"))
     print(f"Wrote {what} to {out}")
     return out
 

@@ -6,6 +6,10 @@ weights, optimizer, scheduler, loop progress and callback states, and
 cnnlab.callbacks.resume.RandomStateInCheckpoint the random streams, so a run resumed from an
 end-of-epoch checkpoint finishes as if it had never stopped. Hydra never starts, so the run's
 `.hydra/` record stays as it was written.
+
+A run can be resumed only while no other process trains in it (cnnlab.run_lock) and only from an
+intact last.ckpt (its recorded SHA-256 matches, torch can read it); `latest` skips, with a
+message, the runs that are not, and takes the newest one that is.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from cnnlab.checkpoints import load_checkpoint
 from cnnlab.config.saved_run import load_run_config, place_run
-from cnnlab.errors import ConfigError
+from cnnlab.errors import CheckpointError, CnnlabError, ConfigError
 from cnnlab.run_dir import METRICS_FILE
+from cnnlab.run_lock import in_use_error, lock_holder
 from cnnlab.run_records import is_run_dir
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
@@ -68,11 +74,28 @@ def resumable_run(spec: str) -> Path:
             f"resume={spec}: the run stopped before its first checkpoint (no {LAST_CHECKPOINT}); "
             "start it again instead"
         )
+    blocker = resume_blocker(run_dir)
+    if blocker is not None:
+        raise blocker
     return run_dir
 
 
+def resume_blocker(run_dir: Path) -> CnnlabError | None:
+    """Why an unfinished run cannot be resumed now, if it cannot: another process is training
+    in it, or its last.ckpt is damaged (checksum mismatch, empty, cut, unreadable)."""
+    pid = lock_holder(run_dir)
+    if pid is not None:
+        return in_use_error(run_dir, pid)
+    try:
+        load_checkpoint(run_dir / LAST_CHECKPOINT)
+    except CheckpointError as error:
+        return error
+    return None
+
+
 def latest_unfinished(log_dir: Path) -> Path:
-    """The unfinished run (a last.ckpt, no metrics.json) whose last checkpoint is newest."""
+    """The unfinished run (a last.ckpt, no metrics.json) whose last checkpoint is newest, among
+    those that can be resumed now; the newer ones that cannot are named with the reason."""
     candidates = [
         path.parent.parent
         for path in log_dir.rglob(str(LAST_CHECKPOINT))
@@ -83,4 +106,14 @@ def latest_unfinished(log_dir: Path) -> Path:
             f"resume=latest: no unfinished run with a {LAST_CHECKPOINT} under {log_dir}/ "
             "(set CNNLAB_LOG_DIR if your runs are elsewhere)"
         )
-    return max(candidates, key=lambda run: (run / LAST_CHECKPOINT).stat().st_mtime)
+    candidates.sort(key=lambda run: (run / LAST_CHECKPOINT).stat().st_mtime, reverse=True)
+    for run_dir in candidates:
+        blocker = resume_blocker(run_dir)
+        if blocker is None:
+            return run_dir
+        print(f"resume=latest: skipping {run_dir}: {blocker}")
+    raise ConfigError(
+        f"resume=latest: no unfinished run under {log_dir}/ can be resumed ({len(candidates)} "
+        "skipped, for the reasons printed above); resume one by path once it is free, or start "
+        "a new run"
+    )

@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from cnnlab.atomic_files import write_json_atomic
+
 METRICS_FILE = "metrics.json"
 ENVIRONMENT_FILE = "environment.json"
 PACKAGES = (
@@ -33,9 +35,7 @@ PACKAGES = (
 
 def write_metrics(run_dir: Path, metrics: dict[str, float]) -> Path:
     """Write the flat final metrics, e.g. {"test/acc": 0.98}, sorted by name."""
-    path = run_dir / METRICS_FILE
-    path.write_text(json.dumps(dict(sorted(metrics.items())), indent=2) + "\n")
-    return path
+    return write_json_atomic(run_dir / METRICS_FILE, dict(sorted(metrics.items())))
 
 
 def read_metrics(run_dir: Path) -> dict[str, float]:
@@ -67,9 +67,7 @@ def environment_record(seed: int | None, accelerator: str) -> dict[str, Any]:
 
 
 def write_environment(run_dir: Path, seed: int | None, accelerator: str) -> Path:
-    path = run_dir / ENVIRONMENT_FILE
-    path.write_text(json.dumps(environment_record(seed, accelerator), indent=2) + "\n")
-    return path
+    return write_json_atomic(run_dir / ENVIRONMENT_FILE, environment_record(seed, accelerator))
 
 
 def git_commit() -> str | None:

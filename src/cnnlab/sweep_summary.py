@@ -11,9 +11,7 @@ every job (under a lock: joblib and submitit jobs end in processes of their own)
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
-import os
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from cnnlab.atomic_files import write_json_atomic, write_text_atomic
 from cnnlab.run_records import ERROR_FILE, STATUS_FILE, RunRecord, rank, show, sweep_jobs
 from cnnlab.run_table import render
 
@@ -70,9 +69,9 @@ def record_outcome(job_dir: Path, job_return: JobReturn) -> None:
             job_return.return_value  # noqa: B018 - JobReturn re-raises the job's exception
         except Exception as error:
             outcome = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
-            (job_dir / ERROR_FILE).write_text("".join(traceback.format_exception(error)))
+            write_text_atomic(job_dir / ERROR_FILE, "".join(traceback.format_exception(error)))
             log.error(f"job {job_dir.name} failed: {outcome['error']}")
-    (job_dir / STATUS_FILE).write_text(json.dumps(outcome, indent=2) + "\n")
+    write_json_atomic(job_dir / STATUS_FILE, outcome)
 
 
 def write_summary(sweep_dir: Path) -> list[RunRecord]:
@@ -80,8 +79,8 @@ def write_summary(sweep_dir: Path) -> list[RunRecord]:
     with _locked(sweep_dir / f".{SUMMARY_NAME}.lock"):
         jobs = rank(sweep_jobs(sweep_dir))
         columns, rows, common = summary_rows(jobs)
-        _replace(sweep_dir / f"{SUMMARY_NAME}.csv", render(columns, rows, "csv"))
-        _replace(
+        write_text_atomic(sweep_dir / f"{SUMMARY_NAME}.csv", render(columns, rows, "csv"))
+        write_text_atomic(
             sweep_dir / f"{SUMMARY_NAME}.md", _markdown(sweep_dir, jobs, columns, rows, common)
         )
     return jobs
@@ -130,13 +129,6 @@ def _markdown(
         "",
     ]
     return "\n".join(header) + render(columns, rows, "md")
-
-
-def _replace(path: Path, text: str) -> None:
-    """Write via a temporary file, so a reader never sees half a table."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from cnnlab.atomic_files import write_text_atomic
 from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import unique_dir
 from cnnlab.errors import TrainingError
@@ -158,7 +159,7 @@ def run_study(
                 seconds = train_run(experiment, run_dir, [*run_overrides, *overrides])
                 results[count][name].append(read_result(run_dir, seconds))
     table = comparison_table(study, results, source_acc)
-    (study_dir / "comparison.md").write_text(table)
+    write_text_atomic(study_dir / "comparison.md", table)
     return table
 
 

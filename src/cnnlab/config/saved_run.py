@@ -15,6 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import setup_globals
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from cnnlab.atomic_files import write_text_atomic
 from cnnlab.config.trust import check_trusted
 from cnnlab.errors import ConfigError
 
@@ -56,4 +57,4 @@ def copy_run_record(run_dir: Path, output_dir: Path) -> None:
     """Give `output_dir` the saved config files, so it can be resumed or reproduced in turn."""
     target = output_dir / HYDRA_DIR
     shutil.copytree(run_dir / HYDRA_DIR, target, dirs_exist_ok=True)
-    OmegaConf.save(HydraConfig.instance().cfg, target / "hydra.yaml")
+    write_text_atomic(target / "hydra.yaml", OmegaConf.to_yaml(HydraConfig.instance().cfg))

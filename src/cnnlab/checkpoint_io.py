@@ -1,0 +1,103 @@
+"""Checkpoints written crash-safely, each with its SHA-256 beside it, and verified when read.
+
+Lightning's TorchCheckpointIO writes a temporary file in the system's temp folder and moves it
+into place; when that folder is on another file system, the move truncates the target first,
+so a kill or a full disk during a save destroys the previous `last.ckpt`. CrashSafeCheckpointIO
+writes through cnnlab.atomic_files instead and records `NAME.ckpt.sha256` (`sha256sum` format):
+
+1. the new checkpoint goes to a temporary file in the same folder and is fsynced, and hashed;
+2. the old checksum file is removed; 3. the checkpoint is renamed into place;
+4. the new checksum file is written (atomically too).
+
+A crash between 2 and 4 leaves a whole checkpoint, old or new, without a checksum file, which
+loads unverified; a checksum file never describes another version of its checkpoint, so a good
+checkpoint is never refused as stale and a damaged one never passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+from cnnlab.atomic_files import fsync_folder, write_atomic, write_text_atomic
+from cnnlab.errors import CheckpointError
+
+CHECKSUM_SUFFIX = ".sha256"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def checksum_file(checkpoint: Path) -> Path:
+    """Where the SHA-256 of `checkpoint` is recorded: `NAME.ckpt.sha256` beside it."""
+    return checkpoint.with_name(checkpoint.name + CHECKSUM_SUFFIX)
+
+
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def verify_checkpoint(path: Path) -> bool:
+    """Check a checkpoint against its recorded SHA-256: True if verified, False if none exists.
+
+    A checkpoint without a checksum file (written before cnnlab recorded them, or caught by a
+    crash between the two renames) is not refused: torch.load still rejects a cut file.
+    """
+    path = Path(path)
+    recorded_file = checksum_file(path)
+    if not recorded_file.is_file():
+        return False
+    recorded = recorded_file.read_text().split()[:1]
+    if not recorded or not _SHA256.fullmatch(recorded[0]):
+        raise CheckpointError(
+            f"{recorded_file} does not hold a SHA-256 checksum, so {path.name} cannot be "
+            "verified; delete the checksum file to load the checkpoint unverified"
+        )
+    if sha256_of(path) != recorded[0]:
+        raise CheckpointError(
+            f"{path} is corrupted: its bytes do not match the SHA-256 recorded in "
+            f"{recorded_file.name}; use another checkpoint (e.g. best.ckpt) or train again"
+        )
+    return True
+
+
+class CrashSafeCheckpointIO(TorchCheckpointIO):
+    """TorchCheckpointIO that replaces checkpoints atomically and verifies them on load."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None:
+            raise TypeError(f"{type(self).__name__} takes no storage_options")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        recorded = checksum_file(path)
+        digest: list[str] = []
+
+        def hash_and_unrecord(temporary: Path) -> None:
+            digest.append(sha256_of(temporary))
+            recorded.unlink(missing_ok=True)
+
+        write_atomic(path, lambda handle: torch.save(checkpoint, handle), hash_and_unrecord)
+        write_text_atomic(recorded, f"{digest[0]}  {path.name}\n")
+
+    def load_checkpoint(
+        self,
+        path: str | Path,
+        map_location: Callable | None = lambda storage, loc: storage,
+        weights_only: bool | None = None,
+    ) -> dict[str, Any]:
+        """Lightning's resume (`trainer.fit(ckpt_path=...)`) reads through here: verify first."""
+        if Path(path).is_file():
+            verify_checkpoint(Path(path))
+        return super().load_checkpoint(path, map_location, weights_only)
+
+    def remove_checkpoint(self, path: str | Path) -> None:
+        super().remove_checkpoint(path)
+        checksum_file(Path(path)).unlink(missing_ok=True)
+        fsync_folder(Path(path).parent)
