@@ -64,4 +64,7 @@ def checkpoint_config(checkpoint: dict[str, Any], path: str | Path) -> dict[str,
             f"{path} was not written by cnnlab (it has no stored run config), so cnnlab cannot "
             "rebuild its model"
         )
-    return checkpoint[CONFIG_KEY]
+    config = checkpoint[CONFIG_KEY]
+    if not isinstance(config, dict):  # e.g. YAML text, which would be parsed unchecked
+        raise CheckpointError(f"{path} has a damaged run config (not a mapping of config keys)")
+    return config

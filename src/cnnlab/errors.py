@@ -1,5 +1,10 @@
 """The errors cnnlab reports to users as one clear sentence instead of a traceback."""
 
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
 
 class CnnlabError(Exception):
     """A user-facing error: the message says what was wrong and how to fix it."""
@@ -19,3 +24,13 @@ class CheckpointError(CnnlabError):
 
 class TrainingError(CnnlabError):
     """Training went wrong in a way the user must act on (e.g. a non-finite loss)."""
+
+
+def exit_with(error: CnnlabError) -> NoReturn:
+    """Print 'cnnlab: error: <message>' on stderr and exit with status 2.
+
+    Also for errors raised where an exception would end in someone else's traceback (inside
+    Hydra's composition, e.g. when the run directory cannot be created).
+    """
+    print(f"cnnlab: error: {error}", file=sys.stderr)
+    raise SystemExit(2) from None

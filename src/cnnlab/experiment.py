@@ -19,6 +19,7 @@ from cnnlab.callbacks.seeding import RankSeed
 from cnnlab.checkpoints import ConfigInCheckpoint, checkpoint_config, load_checkpoint
 from cnnlab.config.trust import check_trusted
 from cnnlab.config.validation import validate_config
+from cnnlab.console import RUN_LOG, console, run_log
 from cnnlab.data.base import ImageDataModule
 from cnnlab.distributed import distributed_job
 from cnnlab.errors import CheckpointError
@@ -96,10 +97,11 @@ def rebuild_from_checkpoint(
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then validate and test the best checkpoint; write metrics.json and hparams."""
-    validate_config(cfg)
     run_dir = Path(cfg.paths.output_dir)
-    with distributed_job(run_dir):
-        return _fit_and_test(cfg, run_dir)
+    with run_log(run_dir / RUN_LOG):
+        validate_config(cfg)
+        with distributed_job(run_dir):
+            return _fit_and_test(cfg, run_dir)
 
 
 def _fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
@@ -150,7 +152,7 @@ def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
 def print_summary(run_dir: Path, metrics: dict[str, float]) -> None:
     width = max(map(len, metrics), default=0)
     lines = [f"  {name:<{width}}  {value:.4f}" for name, value in sorted(metrics.items())]
-    print(
+    console.info(
         "\n".join(
             [
                 "",

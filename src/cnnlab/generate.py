@@ -21,6 +21,7 @@ from torchvision.utils import make_grid, save_image
 from cnnlab.callbacks.autoencoder import sample_grid
 from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import register_resolvers
+from cnnlab.console import console
 from cnnlab.data.base import ImageDataModule
 from cnnlab.errors import CheckpointError, ConfigError
 from cnnlab.experiment import rebuild_from_checkpoint
@@ -114,7 +115,7 @@ def write_grid(
         what = f"{n} images decoded from random latent vectors drawn from {prior}"
     out.parent.mkdir(parents=True, exist_ok=True)
     save_image(grid, out)
-    print(f"Wrote {what} to {out}")
+    console.info(f"Wrote {what} to {out}")
     return out
 
 

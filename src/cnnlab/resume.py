@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from cnnlab.config.saved_run import load_run_config, place_run
+from cnnlab.console import console
 from cnnlab.errors import ConfigError
 from cnnlab.run_dir import METRICS_FILE
 from cnnlab.run_records import is_run_dir
@@ -48,7 +49,7 @@ def resumed_config(args: Sequence[str]) -> DictConfig:
         cfg.ckpt_path = str(checkpoint)
     # DDP ranks relaunched by Lightning compose the job from these overrides (cnnlab.distributed)
     HydraConfig.get().overrides.task.append(f"ckpt_path={checkpoint}")
-    print(f"Resuming {run_dir} from {checkpoint}")
+    console.info(f"Resuming {run_dir} from {checkpoint}")
     return cfg
 
 
