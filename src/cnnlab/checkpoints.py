@@ -38,15 +38,23 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"checkpoint {path} does not exist: check the path (ckpt_path=...)")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except PermissionError as error:
+        raise CheckpointError(
+            f"cannot read checkpoint {path} ({error.strerror}): check its permissions"
+        ) from None
     except (
         RuntimeError,
         pickle.UnpicklingError,
         zipfile.BadZipFile,
         EOFError,
         ValueError,
+        OSError,  # a cut zip archive: [Errno 22] Invalid argument when seeking past its end
     ) as error:
+        # the first sentence: torch's weights_only advice that follows does not apply here
         first_line = (
-            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            str(error).strip().splitlines()[0].split(". ")[0]
+            if str(error).strip()
+            else type(error).__name__
         )
         raise CheckpointError(
             f"cannot read checkpoint {path}: it is corrupt, truncated or not a PyTorch checkpoint "

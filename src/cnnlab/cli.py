@@ -6,7 +6,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from cnnlab.errors import CnnlabError, exit_with
+from omegaconf import DictConfig, OmegaConf
+
+from cnnlab.errors import CnnlabError, ConfigError, exit_with
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,3 +30,10 @@ def report_errors(function: F) -> F:
             exit_with(error)
 
     return wrapper  # type: ignore[return-value]
+
+
+def required(cfg: DictConfig, key: str, example: str) -> Any:
+    """`cfg[key]`, or one sentence saying how to give it (a `???` value left unset)."""
+    if OmegaConf.is_missing(cfg, key):
+        raise ConfigError(f"{key} is required: give it on the command line, e.g. {example}")
+    return cfg[key]

@@ -22,6 +22,10 @@ class CheckpointError(CnnlabError):
     """A checkpoint is missing, corrupt, untrusted or of the wrong kind."""
 
 
+class RunRecordError(CnnlabError):
+    """A run directory's record (metrics.json, status.json, .hydra/) is damaged."""
+
+
 class TrainingError(CnnlabError):
     """Training went wrong in a way the user must act on (e.g. a non-finite loss)."""
 

@@ -100,6 +100,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     run_dir = Path(cfg.paths.output_dir)
     with run_log(run_dir / RUN_LOG):
         validate_config(cfg)
+        if cfg.get("ckpt_path"):  # a bad file is reported here, before any data is loaded
+            load_checkpoint(cfg.ckpt_path)
         with distributed_job(run_dir):
             return _fit_and_test(cfg, run_dir)
 

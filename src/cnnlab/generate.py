@@ -19,7 +19,7 @@ from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
 from cnnlab.callbacks.autoencoder import sample_grid
-from cnnlab.cli import report_errors
+from cnnlab.cli import report_errors, required
 from cnnlab.config.resolvers import register_resolvers
 from cnnlab.console import console
 from cnnlab.data.base import ImageDataModule
@@ -123,7 +123,7 @@ def write_grid(
 @report_errors
 def main(cfg: DictConfig) -> None:
     write_grid(
-        cfg.ckpt_path,
+        required(cfg, "ckpt_path", "ckpt_path=RUN_DIR/checkpoints/best.ckpt"),
         Path(cfg.out),
         n=cfg.n,
         interpolate=cfg.interpolate,
