@@ -99,7 +99,7 @@ ALLOWED_TARGETS = frozenset(
     }
 )
 # resolvers without side effects; `hydra` is further limited to the job's runtime/job values
-SAFE_RESOLVERS = frozenset({"hydra", "now", "oc.env"})
+SAFE_RESOLVERS = frozenset({"hydra", "now", "oc.env", "oc.select"})
 _HYDRA_KEYS = ("runtime.", "job.")
 _RESOLVER = re.compile(r"\$\{\s*([^\s:{}$]+)\s*:\s*([^{}$]*)")
 
