@@ -16,18 +16,8 @@ import torch
 import yaml
 
 from cnnlab.checkpoints import CONFIG_KEY
-from tests.conftest import TINY, run_cli, run_dirs
+from tests.conftest import run_cli, run_dirs
 from tests.robustness.conftest import assert_one_sentence_error, assert_unchanged, snapshot
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished tiny run: its directory, with checkpoints/best.ckpt and last.ckpt."""
-    cwd = tmp_path_factory.mktemp("trusted")
-    run_cli("train", *TINY, "trainer.limit_test_batches=2", cwd=cwd)
-    (run_dir,) = run_dirs(cwd / "outputs")
-    return run_dir
-
 
 # payload(config, victim) -> None: plants code that would create `victim` if it ran; an
 # interpolated `_target_` and other resolvers are covered in tests/config/test_trust.py
@@ -104,10 +94,10 @@ def tampered_checkpoint(trained: Path, folder: Path, plant: Payload, victim: Pat
     ("plant", "key"), CHECKPOINT_PAYLOADS.values(), ids=CHECKPOINT_PAYLOADS.keys()
 )
 def test_a_checkpoint_payload_is_refused_by_cnnlab_eval(
-    trained: Path, tmp_path: Path, outputs: Path, plant: Payload, key: str
+    finished_run: Path, tmp_path: Path, outputs: Path, plant: Payload, key: str
 ) -> None:
     victim = tmp_path / "pwned"
-    checkpoint = tampered_checkpoint(trained, tmp_path, plant, victim)
+    checkpoint = tampered_checkpoint(finished_run, tmp_path, plant, victim)
     before = snapshot(tmp_path)
 
     result = run_cli("eval", f"ckpt_path={checkpoint}", cwd=tmp_path, check=False)
@@ -119,28 +109,30 @@ def test_a_checkpoint_payload_is_refused_by_cnnlab_eval(
 
 
 def test_a_checkpoint_payload_is_refused_by_cnnlab_generate(
-    trained: Path, tmp_path: Path, outputs: Path
+    finished_run: Path, tmp_path: Path, outputs: Path
 ) -> None:
     victim = tmp_path / "pwned"
     plant, key = CHECKPOINT_PAYLOADS["torch.save writes a file"]
-    checkpoint = tampered_checkpoint(trained, tmp_path, plant, victim)
+    checkpoint = tampered_checkpoint(finished_run, tmp_path, plant, victim)
     result = run_cli("generate", f"ckpt_path={checkpoint}", cwd=tmp_path, check=False)
     assert_one_sentence_error(result, key, "--trust")
     assert not victim.exists()
 
 
-def test_trust_true_is_the_escape(trained: Path, tmp_path: Path, outputs: Path) -> None:
+def test_trust_true_is_the_escape(finished_run: Path, tmp_path: Path, outputs: Path) -> None:
     """The same torch.save payload, trusted, runs: it was the boundary that stopped it."""
     victim = tmp_path / "pwned"
     plant, _ = CHECKPOINT_PAYLOADS["torch.save writes a file"]
-    checkpoint = tampered_checkpoint(trained, tmp_path, plant, victim)
+    checkpoint = tampered_checkpoint(finished_run, tmp_path, plant, victim)
     result = run_cli("eval", f"ckpt_path={checkpoint}", "trust=true", cwd=tmp_path, check=False)
     assert victim.exists(), result.stderr
     assert result.returncode != 0  # torch.save returns no model, so the eval fails after it
 
 
-def test_a_legit_checkpoint_still_evaluates(trained: Path, tmp_path: Path, outputs: Path) -> None:
-    result = run_cli("eval", f"ckpt_path={trained / 'checkpoints/best.ckpt'}", cwd=tmp_path)
+def test_a_legit_checkpoint_still_evaluates(
+    finished_run: Path, tmp_path: Path, outputs: Path
+) -> None:
+    result = run_cli("eval", f"ckpt_path={finished_run / 'checkpoints/best.ckpt'}", cwd=tmp_path)
     assert "test/acc" in result.stdout
     assert len(run_dirs(outputs)) == 1
 
@@ -211,10 +203,16 @@ RUN_DIR_PAYLOADS: dict[str, tuple[str, str, Payload, str]] = {
     ("command", "file", "plant", "key"), RUN_DIR_PAYLOADS.values(), ids=RUN_DIR_PAYLOADS.keys()
 )
 def test_a_run_dir_payload_is_refused_by_reproduce_and_resume(
-    trained: Path, tmp_path: Path, outputs: Path, command: str, file: str, plant: Payload, key: str
+    finished_run: Path,
+    tmp_path: Path,
+    outputs: Path,
+    command: str,
+    file: str,
+    plant: Payload,
+    key: str,
 ) -> None:
     victim = tmp_path / "pwned"
-    run_dir = copy_run(trained, tmp_path, finished=command == "reproduce")
+    run_dir = copy_run(finished_run, tmp_path, finished=command == "reproduce")
     edit_yaml(run_dir / ".hydra" / file, lambda content: plant(content, victim))
     before = snapshot(tmp_path)
 
@@ -229,7 +227,7 @@ def test_a_run_dir_payload_is_refused_by_reproduce_and_resume(
     assert sorted(p.name for p in run_dir.parent.iterdir()) == ["copied"]  # no rerun dir
 
 
-def test_a_legit_run_still_resumes(trained: Path, tmp_path: Path, outputs: Path) -> None:
-    run_dir = copy_run(trained, tmp_path, finished=False)
+def test_a_legit_run_still_resumes(finished_run: Path, tmp_path: Path, outputs: Path) -> None:
+    run_dir = copy_run(finished_run, tmp_path, finished=False)
     run_cli("train", f"resume={run_dir}", cwd=tmp_path)
     assert (run_dir / "metrics.json").is_file()
