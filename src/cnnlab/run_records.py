@@ -61,8 +61,9 @@ def read_run(path: Path) -> RunRecord:
     try:
         return _read_run(path)
     except RunRecordError as error:
-        problem = " ".join(str(error).split())  # one line: YAML errors span several
-        return RunRecord(path, config={}, overrides=[], metrics={}, status=DAMAGED, error=problem)
+        return RunRecord(
+            path, config={}, overrides=[], metrics={}, status=DAMAGED, error=_one_line(error)
+        )
 
 
 def _read_run(path: Path) -> RunRecord:
@@ -193,8 +194,14 @@ def _outcome(path: Path, metrics: dict[str, float]) -> tuple[str, str | None]:
             raise RunRecordError(f"{status_file} is damaged ({error})") from None
         if not isinstance(record, dict) or not isinstance(record.get("status"), str):
             raise RunRecordError(f"{status_file} is damaged (no status in it)")
-        return record["status"], record.get("error")
+        error = record.get("error")
+        return record["status"], _one_line(error) if error else None
     return ("ok" if metrics else "unfinished"), None
+
+
+def _one_line(error: object) -> str:
+    """An error as a table cell: errors from YAML or a failed job span several lines."""
+    return " ".join(str(error).split())
 
 
 def _objective(cfg: DictConfig) -> tuple[str | None, str]:
