@@ -122,7 +122,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--trust",
         action="store_true",
-        help="run a config with _target_s beyond cnnlab/torch/torchvision/timm/smp/lightning",
+        help="run a config that instantiates more than cnnlab uses (see cnnlab.config.trust)",
     )
     parser.add_argument(
         "--output-dir", type=Path, help="where the rerun goes (default: RUN_DIR_reproduce)"
