@@ -11,6 +11,8 @@ import pytest
 from hydra.utils import get_object
 from omegaconf import OmegaConf
 
+from cnnlab.config.resolvers import register_resolvers
+from cnnlab.config.saved_run import check_hydra_record
 from cnnlab.config.trust import ALLOWED_TARGETS, allowed, check_trusted, conf_targets
 from cnnlab.errors import ConfigError
 
@@ -99,3 +101,31 @@ def test_a_user_target_added_by_override_is_allowed_when_cnnlab_lists_it(compose
     check_trusted(OmegaConf.to_container(cfg, resolve=True), "best.ckpt")
     with pytest.raises(ConfigError, match=r"task\.optimizer\._target_=torch\.optim\.Foo"):
         check_trusted({"task": {"optimizer": {"_target_": "torch.optim.Foo"}}}, "best.ckpt")
+
+
+@pytest.mark.parametrize(
+    "hydra",
+    [
+        "${cnnlab.unique_dir:VICTIM}",
+        {"runtime": {}, "job": {}, "overrides": "${cnnlab.unique_dir:VICTIM}"},
+        {
+            "runtime": {},
+            "job": {},
+            "overrides": {"hydra": [], "task": ["a=${cnnlab.unique_dir:VICTIM}"]},
+        },
+        {
+            "runtime": {"output_dir": "${cnnlab.unique_dir:VICTIM}"},
+            "job": {},
+            "overrides": {"hydra": [], "task": []},
+        },
+    ],
+    ids=["whole section", "overrides node", "an override", "runtime value"],
+)
+def test_a_saved_hydra_record_is_read_without_resolving_it(hydra: object, tmp_path: Path) -> None:
+    """hydra.yaml of a run dir: a resolver anywhere the rerun reads is refused, never run."""
+    register_resolvers()
+    victim = tmp_path / "victim"
+    text = OmegaConf.to_yaml({"hydra": hydra}).replace("VICTIM", str(victim))
+    with pytest.raises(ConfigError, match=r"hydra\.yaml.*(damaged|--trust)"):
+        check_hydra_record(OmegaConf.create(text), tmp_path / "hydra.yaml", trust=False)
+    assert not victim.exists()

@@ -20,6 +20,9 @@ from cnnlab.config.trust import check_no_interpolation, check_trusted
 from cnnlab.errors import ConfigError
 
 HYDRA_DIR = ".hydra"
+# the parts of hydra.yaml a rerun uses (the job reads runtime and job values; DDP ranks compose
+# their config from the overrides)
+_HYDRA_PARTS = ("runtime", "job", "overrides")
 
 
 def load_run_config(run_dir: Path, trust: bool = False) -> DictConfig:
@@ -59,19 +62,27 @@ def load_yaml(path: Path) -> DictConfig:
 
 def check_hydra_record(hydra_cfg: DictConfig, hydra_file: Path, trust: bool) -> None:
     """What the job takes from hydra.yaml: `${hydra:runtime...}`/`${hydra:job...}` values, which
-    must be plain, and the overrides that DDP ranks compose their config from."""
-    node = hydra_cfg.get("hydra") or OmegaConf.create()
-    for part in ("runtime", "job"):
-        check_no_interpolation(
-            OmegaConf.to_container(node.get(part) or OmegaConf.create(), resolve=False),
-            f"{hydra_file} (hydra.{part})",
-            trust,
+    must be plain, and the overrides that DDP ranks compose their config from.
+
+    Read as plain containers: going through OmegaConf nodes would resolve interpolations first.
+    """
+    raw = OmegaConf.to_container(hydra_cfg, resolve=False)
+    node = raw.get("hydra") if isinstance(raw, dict) else None
+    parts = {part: node.get(part) if isinstance(node, dict) else None for part in _HYDRA_PARTS}
+    overrides = parts["overrides"]
+    if not all(isinstance(value, dict) for value in parts.values()) or not all(
+        isinstance(overrides.get(kind), list) for kind in ("hydra", "task")
+    ):
+        raise ConfigError(
+            f"{hydra_file} is not Hydra's record of a run (hydra.runtime, hydra.job and "
+            "hydra.overrides are missing or not plain); is the run directory damaged?"
         )
-    overrides = node.get("overrides") or OmegaConf.create()
+    for part in ("runtime", "job"):
+        check_no_interpolation(parts[part], f"{hydra_file} (hydra.{part})", trust)
     as_config = {
         str(override).split("=", 1)[0].lstrip("+~"): str(override).split("=", 1)[-1]
         for kind in ("hydra", "task")
-        for override in overrides.get(kind) or []
+        for override in overrides[kind]
     }
     check_trusted(as_config, f"{hydra_file} (hydra.overrides)", trust)
 
