@@ -43,15 +43,23 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     verify_checkpoint(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except PermissionError as error:
+        raise CheckpointError(
+            f"cannot read checkpoint {path} ({error.strerror}): check its permissions"
+        ) from None
     except (
         RuntimeError,
         pickle.UnpicklingError,
         zipfile.BadZipFile,
         EOFError,
         ValueError,
+        OSError,  # a cut zip archive: [Errno 22] Invalid argument when seeking past its end
     ) as error:
+        # the first sentence: torch's weights_only advice that follows does not apply here
         first_line = (
-            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            str(error).strip().splitlines()[0].split(". ")[0]
+            if str(error).strip()
+            else type(error).__name__
         )
         raise CheckpointError(
             f"cannot read checkpoint {path}: it is corrupt, truncated or not a PyTorch checkpoint "
@@ -69,4 +77,7 @@ def checkpoint_config(checkpoint: dict[str, Any], path: str | Path) -> dict[str,
             f"{path} was not written by cnnlab (it has no stored run config), so cnnlab cannot "
             "rebuild its model"
         )
-    return checkpoint[CONFIG_KEY]
+    config = checkpoint[CONFIG_KEY]
+    if not isinstance(config, dict):  # e.g. YAML text, which would be parsed unchecked
+        raise CheckpointError(f"{path} has a damaged run config (not a mapping of config keys)")
+    return config

@@ -74,11 +74,14 @@ def compare_table(
         records = ordered + [r for r in records if r not in present]
     keys = differing_keys(records) if len(records) > 1 else []
     metrics = sorted({name for record in records for name in record.metrics})
-    columns = ["run", "status", *keys, *metrics]
+    # why a run failed or cannot be read (a damaged run is a row, not the end of the table)
+    errors = ["error"] if any(record.error for record in records) else []
+    columns = ["run", "status", *keys, *metrics, *errors]
     rows = [
         {
             "run": str(record.path),
             "status": record.status,
+            "error": record.error or "",
             **{key: config_cell(record, key, fmt == "csv") for key in keys},
             **{name: show(record.metrics.get(name), fmt == "csv") for name in metrics},
         }

@@ -9,6 +9,8 @@ and the user reads `model.depth`; a library caller who never saw a config reads 
 from __future__ import annotations
 
 import re
+import sys
+from typing import NoReturn
 
 _ARGUMENT = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)`")
 
@@ -46,6 +48,10 @@ class CheckpointError(CnnlabError):
     """A checkpoint is missing, corrupt, untrusted or of the wrong kind."""
 
 
+class RunRecordError(CnnlabError):
+    """A run directory's record (metrics.json, status.json, .hydra/) is damaged."""
+
+
 class TrainingError(CnnlabError):
     """Training went wrong in a way the user must act on (e.g. a non-finite loss)."""
 
@@ -56,3 +62,13 @@ class StorageError(CnnlabError):
 
 class RunInUseError(CnnlabError):
     """Another process is training in the run directory (it holds the run's lock)."""
+
+
+def exit_with(error: CnnlabError) -> NoReturn:
+    """Print 'cnnlab: error: <message>' on stderr and exit with status 2.
+
+    Also for errors raised where an exception would end in someone else's traceback (inside
+    Hydra's composition, e.g. when the run directory cannot be created).
+    """
+    print(f"cnnlab: error: {error}", file=sys.stderr)
+    raise SystemExit(2) from None

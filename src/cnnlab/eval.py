@@ -8,7 +8,7 @@ import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig
 
-from cnnlab.cli import report_errors
+from cnnlab.cli import report_errors, required
 from cnnlab.config.resolvers import register_resolvers
 from cnnlab.experiment import print_summary, rebuild_from_checkpoint
 from cnnlab.run_dir import write_metrics
@@ -33,7 +33,8 @@ def evaluate(
 @hydra.main(version_base="1.3", config_path="pkg://cnnlab.conf", config_name="eval")
 @report_errors
 def main(cfg: DictConfig) -> None:
-    evaluate(cfg.ckpt_path, Path(cfg.paths.output_dir), cfg.accelerator, cfg.trust)
+    ckpt_path = required(cfg, "ckpt_path", "ckpt_path=RUN_DIR/checkpoints/best.ckpt")
+    evaluate(ckpt_path, Path(cfg.paths.output_dir), cfg.accelerator, cfg.trust)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from cnnlab.checkpoint_io import CrashSafeCheckpointIO
 from cnnlab.checkpoints import ConfigInCheckpoint, checkpoint_config, load_checkpoint
 from cnnlab.config.trust import check_trusted
 from cnnlab.config.validation import validate_config, validate_devices
+from cnnlab.console import RUN_LOG, console, run_log
 from cnnlab.data.base import ImageDataModule
 from cnnlab.distributed import distributed_job
 from cnnlab.errors import CheckpointError
@@ -103,11 +104,14 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     The process holds the run directory's lock meanwhile: one run, one writer.
     """
-    validate_config(cfg)
-    validate_devices(cfg)
     run_dir = Path(cfg.paths.output_dir)
-    with run_lock(run_dir), distributed_job(run_dir):
-        return _fit_and_test(cfg, run_dir)
+    with run_log(run_dir / RUN_LOG):
+        validate_config(cfg)
+        validate_devices(cfg)
+        if cfg.get("ckpt_path"):  # a bad file is reported here, before any data is loaded
+            load_checkpoint(cfg.ckpt_path)
+        with run_lock(run_dir), distributed_job(run_dir):
+            return _fit_and_test(cfg, run_dir)
 
 
 def _fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
@@ -158,7 +162,7 @@ def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
 def print_summary(run_dir: Path, metrics: dict[str, float]) -> None:
     width = max(map(len, metrics), default=0)
     lines = [f"  {name:<{width}}  {value:.4f}" for name, value in sorted(metrics.items())]
-    print(
+    console.info(
         "\n".join(
             [
                 "",

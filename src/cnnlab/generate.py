@@ -20,8 +20,9 @@ from torchvision.utils import make_grid, save_image
 
 from cnnlab.atomic_files import write_atomic
 from cnnlab.callbacks.autoencoder import sample_grid
-from cnnlab.cli import report_errors
+from cnnlab.cli import report_errors, required
 from cnnlab.config.resolvers import register_resolvers
+from cnnlab.console import console
 from cnnlab.data.base import ImageDataModule
 from cnnlab.errors import CheckpointError, ConfigError
 from cnnlab.experiment import rebuild_from_checkpoint
@@ -115,7 +116,7 @@ def write_grid(
         what = f"{n} images decoded from random latent vectors drawn from {prior}"
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, lambda handle: save_image(grid, handle, format="png"))
-    print(f"Wrote {what} to {out}")
+    console.info(f"Wrote {what} to {out}")
     return out
 
 
@@ -123,7 +124,7 @@ def write_grid(
 @report_errors
 def main(cfg: DictConfig) -> None:
     write_grid(
-        cfg.ckpt_path,
+        required(cfg, "ckpt_path", "ckpt_path=RUN_DIR/checkpoints/best.ckpt"),
         Path(cfg.out),
         n=cfg.n,
         interpolate=cfg.interpolate,

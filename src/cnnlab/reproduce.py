@@ -64,14 +64,18 @@ def format_deltas(rows: list[tuple[str, float | None, float | None, float | None
 def reproduce(
     run_dir: Path, tolerance: float = 0.0, trust: bool = False, output_dir: Path | None = None
 ) -> bool:
-    """Rerun `run_dir` into a new directory; print the deltas; True if every metric is within."""
+    """Rerun `run_dir` into a new directory; print the deltas; True if every metric is within.
+
+    Everything that can be checked is checked before the rerun: the config (trust, values) and
+    the original metrics.
+    """
+    cfg = load_run_config(run_dir, trust)
     if not (run_dir / METRICS_FILE).is_file():
         raise ConfigError(
             f"{run_dir} has no {METRICS_FILE} (it did not finish): nothing to compare against; "
             f"resume it first with cnnlab-train resume={run_dir}"
         )
     original = read_metrics(run_dir)
-    cfg = load_run_config(run_dir, trust)
     validate_config(cfg)  # before a new run dir is claimed
     target = Path(unique_dir(str(output_dir or run_dir.with_name(run_dir.name + "_reproduce"))))
     place_run(cfg, target)
@@ -95,9 +99,11 @@ def _environment_warnings(run_dir: Path, seed: int, accelerator: str) -> list[st
     saved_file = run_dir / ENVIRONMENT_FILE
     if not saved_file.is_file():
         return [f"{run_dir} has no {ENVIRONMENT_FILE}: versions and commit cannot be checked"]
-    changes = environment_changes(
-        json.loads(saved_file.read_text()), environment_record(seed, accelerator)
-    )
+    try:
+        saved = json.loads(saved_file.read_text())
+    except (OSError, ValueError) as error:  # a damaged record only costs the comparison
+        return [f"{saved_file} cannot be read ({error}): versions and commit cannot be checked"]
+    changes = environment_changes(saved, environment_record(seed, accelerator))
     return [f"the environment differs from the original run's: {change}" for change in changes]
 
 
@@ -116,7 +122,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--trust",
         action="store_true",
-        help="run a config with _target_s beyond cnnlab/torch/torchvision/timm/smp/lightning",
+        help="run a config that instantiates more than cnnlab uses (see cnnlab.config.trust)",
     )
     parser.add_argument(
         "--output-dir", type=Path, help="where the rerun goes (default: RUN_DIR_reproduce)"

@@ -23,6 +23,7 @@ from omegaconf import DictConfig, open_dict
 
 from cnnlab.checkpoints import load_checkpoint
 from cnnlab.config.saved_run import load_run_config, place_run
+from cnnlab.console import console
 from cnnlab.errors import CheckpointError, CnnlabError, ConfigError
 from cnnlab.run_dir import METRICS_FILE
 from cnnlab.run_lock import in_use_error, lock_holder
@@ -54,7 +55,7 @@ def resumed_config(args: Sequence[str]) -> DictConfig:
         cfg.ckpt_path = str(checkpoint)
     # DDP ranks relaunched by Lightning compose the job from these overrides (cnnlab.distributed)
     HydraConfig.get().overrides.task.append(f"ckpt_path={checkpoint}")
-    print(f"Resuming {run_dir} from {checkpoint}")
+    console.info(f"Resuming {run_dir} from {checkpoint}")
     return cfg
 
 
@@ -111,7 +112,7 @@ def latest_unfinished(log_dir: Path) -> Path:
         blocker = resume_blocker(run_dir)
         if blocker is None:
             return run_dir
-        print(f"resume=latest: skipping {run_dir}: {blocker}")
+        console.info(f"resume=latest: skipping {run_dir}: {blocker}")
     raise ConfigError(
         f"resume=latest: no unfinished run under {log_dir}/ can be resumed ({len(candidates)} "
         "skipped, for the reasons printed above); resume one by path once it is free, or start "

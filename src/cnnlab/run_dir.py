@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from cnnlab.atomic_files import write_json_atomic
+from cnnlab.errors import RunRecordError
 
 METRICS_FILE = "metrics.json"
 ENVIRONMENT_FILE = "environment.json"
@@ -39,7 +40,26 @@ def write_metrics(run_dir: Path, metrics: dict[str, float]) -> Path:
 
 
 def read_metrics(run_dir: Path) -> dict[str, float]:
-    return json.loads((run_dir / METRICS_FILE).read_text())
+    """The run's final metrics, checked: an object of metric names to numbers."""
+    path = run_dir / METRICS_FILE
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError) as error:  # JSON and encoding errors are ValueErrors
+        problem = str(error)
+    else:
+        problem = _metrics_problem(metrics)
+    if problem:
+        raise RunRecordError(f"{path} is damaged ({problem}); restore it, or train the run again")
+    return metrics
+
+
+def _metrics_problem(metrics: Any) -> str | None:
+    if not isinstance(metrics, dict):
+        return "not an object of metric names to numbers"
+    for name, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{name} is {value!r}, not a number"
+    return None
 
 
 def environment_record(seed: int | None, accelerator: str) -> dict[str, Any]:

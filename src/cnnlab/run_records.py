@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, RunRecordError
 from cnnlab.run_dir import METRICS_FILE, read_metrics
 
 STATUS_FILE = "status.json"
+DAMAGED = "damaged"
 ERROR_FILE = "error.txt"
 # where a run lives, not what it did: left out of config comparisons
 _LOCATION_KEYS = ("paths.", "run_name")
@@ -27,7 +29,8 @@ _HIDDEN_CHOICES = ("hydra", "paths")
 
 @dataclass
 class RunRecord:
-    """What one run directory says about its run. `status`: ok, failed or unfinished."""
+    """What one run directory says about its run. `status`: ok, failed, unfinished or damaged
+    (a record file cannot be read; `error` says which and why)."""
 
     path: Path
     config: dict[str, Any]
@@ -50,13 +53,26 @@ def is_run_dir(path: Path) -> bool:
 
 
 def read_run(path: Path) -> RunRecord:
-    """Read one run directory; a run without metrics.json is unfinished unless it failed."""
+    """Read one run directory; a run without metrics.json is unfinished unless it failed.
+
+    A run whose record files cannot be read is a `damaged` record naming the problem, so one
+    broken run does not hide the others from a table.
+    """
+    try:
+        return _read_run(path)
+    except RunRecordError as error:
+        return RunRecord(
+            path, config={}, overrides=[], metrics={}, status=DAMAGED, error=_one_line(error)
+        )
+
+
+def _read_run(path: Path) -> RunRecord:
     hydra_dir = path / ".hydra"
-    cfg = OmegaConf.load(hydra_dir / "config.yaml")
+    cfg = _load_yaml(hydra_dir / "config.yaml")
     hydra_file = hydra_dir / "hydra.yaml"
-    hydra_cfg = OmegaConf.load(hydra_file).hydra if hydra_file.is_file() else OmegaConf.create()
+    hydra_cfg = _load_yaml(hydra_file).hydra if hydra_file.is_file() else OmegaConf.create()
     overrides_file = hydra_dir / "overrides.yaml"
-    overrides = list(OmegaConf.load(overrides_file)) if overrides_file.is_file() else []
+    overrides = list(_load_yaml(overrides_file, ListConfig)) if overrides_file.is_file() else []
     metrics = read_metrics(path) if (path / METRICS_FILE).is_file() else {}
     status, error = _outcome(path, metrics)
     objective, mode = _objective(cfg)
@@ -159,12 +175,33 @@ def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix.rstrip("."), node
 
 
+def _load_yaml(path: Path, kind: type = DictConfig) -> Any:
+    try:
+        loaded = OmegaConf.load(path)
+    except (OSError, yaml.YAMLError) as error:
+        raise RunRecordError(f"{path} is damaged ({error})") from None
+    if not isinstance(loaded, kind):
+        raise RunRecordError(f"{path} is damaged (it holds no {kind.__name__})")
+    return loaded
+
+
 def _outcome(path: Path, metrics: dict[str, float]) -> tuple[str, str | None]:
     status_file = path / STATUS_FILE
     if status_file.is_file():
-        record = json.loads(status_file.read_text())
-        return record["status"], record.get("error")
+        try:
+            record = json.loads(status_file.read_text())
+        except (OSError, ValueError) as error:
+            raise RunRecordError(f"{status_file} is damaged ({error})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("status"), str):
+            raise RunRecordError(f"{status_file} is damaged (no status in it)")
+        error = record.get("error")
+        return record["status"], _one_line(error) if error else None
     return ("ok" if metrics else "unfinished"), None
+
+
+def _one_line(error: object) -> str:
+    """An error as a table cell: errors from YAML or a failed job span several lines."""
+    return " ".join(str(error).split())
 
 
 def _objective(cfg: DictConfig) -> tuple[str | None, str]:

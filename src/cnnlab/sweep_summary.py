@@ -1,11 +1,12 @@
 """A Hydra callback for `-m` sweeps: record each job's outcome, keep a summary table of all jobs.
 
 Hydra's `run_job` catches a job's exception and marks it FAILED, so the other jobs still run.
-What Hydra does next depends on the sweeper: the basic sweeper (grids) re-raises the first
-failure once its batch of jobs is done, so the sweep exits 1 and `on_multirun_end` never runs;
-the Optuna sweeper marks the trial failed and goes on. The summary is therefore rewritten after
-every job (under a lock: joblib and submitit jobs end in processes of their own), and
-`on_multirun_end` only adds the non-zero exit status when a sweep that got there had failures.
+What Hydra does next depends on the sweeper: the basic sweeper (grids) would re-raise the first
+failure as a traceback once its batch of jobs is done, and skip `on_multirun_end`, so a failure
+recorded here is handed to it as done; the Optuna sweeper marks the trial failed and goes on.
+The summary is rewritten after every job (under a lock: joblib and submitit jobs end in
+processes of their own), and `on_multirun_end` ends a sweep with failures with exit status 1
+and the summary's path.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from cnnlab.atomic_files import write_json_atomic, write_text_atomic
-from cnnlab.run_records import ERROR_FILE, STATUS_FILE, RunRecord, rank, show, sweep_jobs
+from cnnlab.run_records import DAMAGED, ERROR_FILE, STATUS_FILE, RunRecord, rank, show, sweep_jobs
 from cnnlab.run_table import render
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,12 @@ class SweepSummary(Callback):
             return
         record_outcome(Path(config.hydra.runtime.output_dir), job_return)
         write_summary(Path(config.hydra.sweep.dir))
+        if job_return.status == JobStatus.FAILED and _reraises_failures(config):
+            # recorded in status.json, the failure is reported by on_multirun_end (exit 1, the
+            # summary's path); left FAILED, the basic sweeper would re-raise it as a traceback
+            # after the batch and skip on_multirun_end. Hydra returns this same JobReturn.
+            job_return.status = JobStatus.COMPLETED
+            job_return.return_value = None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -59,6 +66,11 @@ class SweepSummary(Callback):
                 f"see {sweep_dir / (SUMMARY_NAME + '.md')}"
             )
             raise SystemExit(1)
+
+
+def _reraises_failures(config: DictConfig) -> bool:
+    """The basic sweeper (grids) re-raises a failed job; Optuna records the trial as failed."""
+    return str(config.hydra.sweeper.get("_target_", "")).endswith(".BasicSweeper")
 
 
 def record_outcome(job_dir: Path, job_return: JobReturn) -> None:
@@ -117,7 +129,9 @@ def _markdown(
     rows: list[dict[str, str]],
     common: list[str],
 ) -> str:
-    counts = {s: sum(job.status == s for job in jobs) for s in ("ok", "failed", "unfinished")}
+    counts = {
+        s: sum(job.status == s for job in jobs) for s in ("ok", "failed", "unfinished", DAMAGED)
+    }
     objective = next((f"{j.objective} ({j.objective_mode})" for j in jobs if j.objective), "none")
     header = [
         f"# Sweep {sweep_dir}",

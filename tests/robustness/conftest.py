@@ -53,3 +53,14 @@ def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("CNNLAB_LOG_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished tiny run (checkpoints/best.ckpt and last.ckpt, metrics.json), once per module."""
+    from tests.conftest import TINY, run_cli, run_dirs
+
+    cwd = tmp_path_factory.mktemp("finished")
+    run_cli("train", *TINY, "trainer.limit_test_batches=2", cwd=cwd)
+    (run_dir,) = run_dirs(cwd / "outputs")
+    return run_dir

@@ -47,6 +47,7 @@ def test_init_from_a_run_loads_the_backbone_and_skips_the_old_head(
     table = capsys.readouterr().out
     assert "module    loaded  skipped  missing" in table
     assert "skipped: 2 x head (a new one is trained)" in table
+    assert "skipped: 2 x head (a new one is trained)" in (target / "train.log").read_text()
 
 
 def test_a_corrupt_or_incompatible_checkpoint_is_a_clear_error(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.optim import Optimizer
 
+from cnnlab.console import console
 from cnnlab.errors import ConfigError
 from cnnlab.models.parts import backbone_blocks
 
@@ -126,7 +127,7 @@ class Finetuning(BaseFinetuning):
         if trainable != self.reported and trainer.is_global_zero:
             total = sum(p.numel() for p in pl_module.parameters())
             frozen = ", ".join(name for name, _ in self.frozen) or "nothing"
-            print(
+            console.info(
                 f"finetuning, epoch {trainer.current_epoch}: training {trainable:,} of {total:,} "
                 f"parameters; frozen: {frozen}"
             )

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from cnnlab.distributed import RUN_DIR_ENV
+from cnnlab.errors import ConfigError, exit_with
+
+_HYDRA_DIR = ".hydra"  # what Hydra writes into a run directory, besides its job log
+# (run directory, the topmost folder created with it) for each claim of this process
+_claims: list[tuple[Path, Path]] = []
 
 
 def unique_dir(path: str) -> str:
@@ -21,15 +27,53 @@ def unique_dir(path: str) -> str:
     if claimed:
         return claimed
     base = Path(path)
-    base.parent.mkdir(parents=True, exist_ok=True)
     candidate, suffix = base, 0
-    while True:
-        try:
-            candidate.mkdir()
-            return str(candidate)
-        except FileExistsError:
-            suffix += 1
-            candidate = base.with_name(f"{base.name}_{suffix}")
+    created = next((p for p in reversed(base.parents) if not p.exists()), None)
+    try:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                candidate.mkdir()
+                _claims.append((candidate, created or candidate))
+                return str(candidate)
+            except FileExistsError:
+                suffix += 1
+                candidate = base.with_name(f"{base.name}_{suffix}")
+    except OSError as error:
+        # raised inside Hydra's composition, an exception would end in a traceback: exit here
+        exit_with(
+            ConfigError(
+                f"cannot create the run directory {candidate} ({error.filename}: "
+                f"{error.strerror}); set CNNLAB_LOG_DIR (or paths.log_dir=) to a folder you "
+                "can write to"
+            )
+        )
+
+
+def release_unused_claims() -> None:
+    """Remove the run directories this process claimed that hold only Hydra's record (.hydra/
+    and its job log): a run rejected before it started leaves nothing behind. Anything else in
+    such a directory (a checkpoint, metrics) keeps it, and only directories claimed here go,
+    with the folders created for them (`outputs/classification/`) once empty."""
+    while _claims:
+        directory, created = _claims.pop()
+        if directory.is_symlink() or not directory.is_dir():
+            continue
+        if not all(_hydra_record(entry) for entry in directory.iterdir()):
+            continue
+        shutil.rmtree(directory)
+        for folder in [directory.parent, *directory.parent.parents]:
+            if not folder.is_relative_to(created) or any(folder.iterdir()):
+                break
+            folder.rmdir()
+
+
+def _hydra_record(entry: Path) -> bool:
+    if entry.is_symlink():
+        return False
+    if entry.name == _HYDRA_DIR:
+        return entry.is_dir()
+    return entry.is_file() and entry.suffix == ".log"
 
 
 def sqlite_url(path: str) -> str:

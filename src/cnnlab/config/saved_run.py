@@ -11,15 +11,19 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import setup_globals
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from cnnlab.atomic_files import write_text_atomic
-from cnnlab.config.trust import check_trusted
+from cnnlab.config.trust import check_no_interpolation, check_trusted
 from cnnlab.errors import ConfigError
 
 HYDRA_DIR = ".hydra"
+# the parts of hydra.yaml a rerun uses (the job reads runtime and job values; DDP ranks compose
+# their config from the overrides)
+_HYDRA_PARTS = ("runtime", "job", "overrides")
 
 
 def load_run_config(run_dir: Path, trust: bool = False) -> DictConfig:
@@ -35,13 +39,53 @@ def load_run_config(run_dir: Path, trust: bool = False) -> DictConfig:
             f"{run_dir} is not a cnnlab run directory (no .hydra/config.yaml and hydra.yaml); "
             "give a directory that cnnlab-train created"
         )
-    cfg = OmegaConf.load(config_file)
+    cfg = load_yaml(config_file)
+    hydra_cfg = load_yaml(hydra_file)
     # unresolved: a `_target_` written as an interpolation is refused rather than guessed at
     check_trusted(OmegaConf.to_container(cfg, resolve=False), str(config_file), trust)
+    check_hydra_record(hydra_cfg, hydra_file, trust)
     setup_globals()  # Hydra's `hydra` and `now` resolvers, which a job started by Hydra has
     # what run_job does; HydraConfig.set_config would insist on Hydra's typed schema
-    HydraConfig.instance().cfg = OmegaConf.load(hydra_file)
+    HydraConfig.instance().cfg = hydra_cfg
     return cfg
+
+
+def load_yaml(path: Path) -> DictConfig:
+    """A saved config file, with a broken one reported as such rather than as a traceback."""
+    try:
+        cfg = OmegaConf.load(path)
+    except (OSError, yaml.YAMLError) as error:
+        raise ConfigError(f"cannot read {path}: {error}; is the run directory damaged?") from None
+    if not isinstance(cfg, DictConfig):
+        raise ConfigError(f"{path} holds no mapping of config keys; is the run directory damaged?")
+    return cfg
+
+
+def check_hydra_record(hydra_cfg: DictConfig, hydra_file: Path, trust: bool) -> None:
+    """What the job takes from hydra.yaml: `${hydra:runtime...}`/`${hydra:job...}` values, which
+    must be plain, and the overrides that DDP ranks compose their config from.
+
+    Read as plain containers: going through OmegaConf nodes would resolve interpolations first.
+    """
+    raw = OmegaConf.to_container(hydra_cfg, resolve=False)
+    node = raw.get("hydra") if isinstance(raw, dict) else None
+    parts = {part: node.get(part) if isinstance(node, dict) else None for part in _HYDRA_PARTS}
+    overrides = parts["overrides"]
+    if not all(isinstance(value, dict) for value in parts.values()) or not all(
+        isinstance(overrides.get(kind), list) for kind in ("hydra", "task")
+    ):
+        raise ConfigError(
+            f"{hydra_file} is not Hydra's record of a run (hydra.runtime, hydra.job and "
+            "hydra.overrides are missing or not plain); is the run directory damaged?"
+        )
+    for part in ("runtime", "job"):
+        check_no_interpolation(parts[part], f"{hydra_file} (hydra.{part})", trust)
+    as_config = {
+        str(override).split("=", 1)[0].lstrip("+~"): str(override).split("=", 1)[-1]
+        for kind in ("hydra", "task")
+        for override in overrides[kind]
+    }
+    check_trusted(as_config, f"{hydra_file} (hydra.overrides)", trust)
 
 
 def place_run(cfg: DictConfig, output_dir: Path) -> None:

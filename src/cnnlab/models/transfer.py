@@ -16,6 +16,7 @@ from pathlib import Path
 from torch import Tensor, nn
 
 from cnnlab.checkpoints import load_checkpoint
+from cnnlab.console import console
 from cnnlab.errors import CheckpointError
 from cnnlab.models.parts import classifier_head
 
@@ -132,5 +133,5 @@ def init_from(
             f"checkpoint offers {found!r}): use a checkpoint of a compatible network, or map "
             "its names with task.init_key_map, e.g. {'encoder.features.': 'features.'}"
         )
-    print(report.table(str(path)))
+    console.info(report.table(str(path)))
     return report
