@@ -31,6 +31,18 @@ def test_truncated_checkpoint(tmp_path: Path) -> None:
         load_checkpoint(path)
 
 
+def test_random_bytes_of_any_length_are_one_clear_error(tmp_path: Path) -> None:
+    """Garbage makes torch's restricted unpickler fail with many exception types (IndexError,
+    KeyError, UnicodeDecodeError, ...); each must become the same CheckpointError."""
+    generator = torch.Generator().manual_seed(0)
+    path = tmp_path / "random.ckpt"
+    for size in range(1, 4000, 37):
+        data = torch.randint(0, 256, (size,), dtype=torch.uint8, generator=generator)
+        path.write_bytes(data.numpy().tobytes())
+        with pytest.raises(CheckpointError, match="corrupt, truncated or not a PyTorch checkpoint"):
+            load_checkpoint(path)
+
+
 def test_directory_and_foreign_checkpoints(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="is a directory"):
         load_checkpoint(tmp_path)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +45,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(
             f"cannot read checkpoint {path} ({error.strerror}): check its permissions"
         ) from None
-    except (
-        RuntimeError,
-        pickle.UnpicklingError,
-        zipfile.BadZipFile,
-        EOFError,
-        ValueError,
-        OSError,  # a cut zip archive: [Errno 22] Invalid argument when seeking past its end
-    ) as error:
-        # the first sentence: torch's weights_only advice that follows does not apply here
-        first_line = (
-            str(error).strip().splitlines()[0].split(". ")[0]
-            if str(error).strip()
-            else type(error).__name__
+    except Exception as error:
+        # A file of arbitrary bytes makes the restricted unpickler fail in arbitrary ways
+        # (UnpicklingError, EOFError, IndexError on a garbled opcode stream, OSError on a cut
+        # zip archive...): whichever it is, the file is not a checkpoint we can read. Of the
+        # error we keep its first sentence: torch's weights_only advice after it does not apply.
+        text = str(error).strip()
+        first_line = type(error).__name__ + (
+            f": {text.splitlines()[0].split('. ')[0]}" if text else ""
         )
         raise CheckpointError(
             f"cannot read checkpoint {path}: it is corrupt, truncated or not a PyTorch checkpoint "
