@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
@@ -21,7 +22,7 @@ from cnnlab.config.trust import check_trusted
 from cnnlab.config.validation import validate_config
 from cnnlab.data.base import ImageDataModule
 from cnnlab.distributed import distributed_job
-from cnnlab.errors import CheckpointError
+from cnnlab.errors import CheckpointError, CnnlabError
 from cnnlab.run_dir import ENVIRONMENT_FILE, write_environment, write_metrics
 from cnnlab.tasks.base import BaseTask
 
@@ -42,7 +43,12 @@ def build_datamodule(data_cfg: DictConfig | dict[str, Any]) -> ImageDataModule:
 
 def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
     """Instantiate model and task, then check the model against one real batch of the data."""
-    model = instantiate(cfg.model)
+    try:
+        model = instantiate(cfg.model)
+    except InstantiationException as error:  # Hydra wraps what the model's constructor raised
+        if isinstance(error.__cause__, CnnlabError):
+            raise error.__cause__.at("model") from None
+        raise
     task = instantiate(cfg.task, model=model)
     task.check_batch(next(iter(datamodule.val_dataloader())))
     return task

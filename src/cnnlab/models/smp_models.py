@@ -19,17 +19,7 @@ from torch import nn
 from cnnlab.errors import ConfigError
 from cnnlab.models.legacy import renamed
 from cnnlab.models.timm_models import cached_timm_weights
-from cnnlab.models.weights import (
-    DEFAULT,
-    HF_HOST,
-    cached_hf_file,
-    first_line,
-    hf_cache_dir,
-    local_file,
-    read_state_dict,
-    require_download,
-    weights_mismatch,
-)
+from cnnlab.models.weights import DEFAULT, load_weights_file, local_file, require_hf_file
 
 TIMM_PREFIX = "tu-"  # smp's name for any timm model used as an encoder
 
@@ -95,9 +85,8 @@ def cached_encoder_weights(encoder_name: str, weights: str | None) -> str | None
             "dict"
         )
     settings = available[name]
-    found = cached_hf_file(settings["repo_id"], ("model.safetensors",), settings.get("revision"))
-    if found is None:
-        require_download(f"smp encoder {encoder_name} ({name})", HF_HOST, [hf_cache_dir()])
+    what = f"smp encoder {encoder_name} ({name})"
+    require_hf_file(settings["repo_id"], ("model.safetensors",), what, settings.get("revision"))
     return name
 
 
@@ -114,11 +103,7 @@ def _with_weights_file(
     This is the order smp itself uses for hub weights, so a 1-channel model keeps the
     pretrained RGB filters (summed) rather than starting its first layer from scratch.
     """
-    state = read_state_dict(file)
     model = smp.create_model(arch, encoder_name, None, 3, num_classes, **kwargs)
-    try:
-        model.encoder.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as error:
-        raise weights_mismatch(file, f"{encoder_name} encoder", first_line(error)) from None
+    load_weights_file(model.encoder, file, f"{encoder_name} encoder")
     model.encoder.set_in_channels(in_channels, pretrained=True)
     return model

@@ -119,6 +119,16 @@ def cached_hf_file(
     return None
 
 
+def require_hf_file(
+    repo_id: str, filenames: tuple[str, ...], what: str, revision: str | None = None
+) -> Path | None:
+    """The cached file of a hub repository; None if it can be downloaded; raise if offline."""
+    found = cached_hf_file(repo_id, filenames, revision)
+    if found is None:
+        require_download(what, HF_HOST, [hf_cache_dir()])
+    return found
+
+
 def cached_url_file(url: str) -> Path:
     """Where torch.hub keeps the download of `url` (torchvision, timm URLs); it may not exist."""
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
