@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -45,9 +46,10 @@ def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
     """Instantiate model and task, then check the model against one real batch of the data."""
     try:
         model = instantiate(cfg.model)
-    except InstantiationException as error:  # Hydra wraps what the model's constructor raised
-        if isinstance(error.__cause__, CnnlabError):
-            raise error.__cause__.at("model") from None
+    except InstantiationException as error:  # Hydra wraps what a constructor raised
+        if isinstance(error.__cause__, CnnlabError):  # name its arguments by their config path
+            node = re.search(r"full_key: (\S+)", str(error))
+            raise error.__cause__.at(node[1] if node else "model") from None
         raise
     task = instantiate(cfg.task, model=model)
     task.check_batch(next(iter(datamodule.val_dataloader())))

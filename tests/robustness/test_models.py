@@ -1,7 +1,8 @@
 """Catalogue: bad `model.weights` and model sizes end in one sentence, exit 2, nothing lost.
 
-Each case runs `cnnlab.train` as a user types it, offline, with empty weight caches. The
-fragments hold with or without the pipeline's config paths (`weights=` is in `model.weights=`).
+Each case runs `cnnlab.train` as a user types it, offline, with empty weight caches. Errors
+raised while the model is built name the config path of the argument (`model.weights`,
+`model.encoder.channels`); the U-Net's size check runs on the first batch, after building.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ SEGMENTER = ["task=segmentation", "data=digit_canvas", "data.num_images=40", "tr
 CASES = {
     "missing_file": (
         [*CLASSIFIER, "model.weights=missing.pth"],
-        ["weights=missing.pth is not a file", "weights=null"],
+        ["model.weights=missing.pth is not a file", "set model.weights=null"],
     ),
     "missing_file_old_key": (
         [*CLASSIFIER, "model.weights_file=missing.pth"],
-        ["weights=missing.pth is not a file"],
+        ["model.weights=missing.pth is not a file"],
     ),
     "file_of_another_architecture": (
         [*CLASSIFIER, "model.weights={tmp}/mobilenet.pth"],
@@ -32,15 +33,22 @@ CASES = {
     ),
     "unknown_weight_set": (
         [*CLASSIFIER, "model.weights=IMAGENET_V9"],
-        ["weights='IMAGENET_V9' is not a weight set of torchvision's resnet18", "IMAGENET1K_V1"],
+        [
+            "model.weights='IMAGENET_V9' is not a weight set of torchvision's resnet18",
+            "IMAGENET1K_V1",
+        ],
     ),
     "timm_not_cached_offline": (
         ["model=timm", "data.image_size=32", "model.weights=default"],
-        ["timm resnet18 are not cached", "HF_HUB_OFFLINE", "weights=null"],
+        ["timm resnet18 are not cached", "HF_HUB_OFFLINE", "with model.weights=null"],
     ),
     "smp_not_cached_offline": (
         [*SEGMENTER, "model=smp_unet", "data.image_size=32", "model.weights=imagenet"],
-        ["smp encoder resnet18 (imagenet) are not cached", "weights=null"],
+        ["smp encoder resnet18 (imagenet) are not cached", "with model.weights=null"],
+    ),
+    "autoencoder_too_deep": (
+        ["experiment=digits_ae", "data.image_size=8", "model.encoder.channels=[8,8,8,8]"],
+        ["shrink a 8px image to nothing", "use fewer model.encoder.channels"],
     ),
     "unet_size": (
         [*SEGMENTER, "model=unet", "data.image_size=30"],

@@ -139,9 +139,8 @@ class ConvAutoencoder(nn.Module):
         super().__init__()
         if encoder.latent_dim != decoder.latent_dim:
             raise ConfigError(
-                f"the encoder's latent_dim={encoder.latent_dim} differs from the decoder's "
-                f"{decoder.latent_dim}: give `decoder.latent_dim` the value of "
-                "`encoder.latent_dim`"
+                f"`encoder.latent_dim`={encoder.latent_dim} differs from "
+                f"`decoder.latent_dim`={decoder.latent_dim}: give the decoder the encoder's value"
             )
         self.encoder = encoder
         self.decoder = decoder
