@@ -99,7 +99,7 @@ def test_the_cli_refuses_a_size_the_unet_cannot_halve(tmp_path):
     )
     assert result.returncode == 2
     assert "divisible by 8, got 60x60" in result.stderr
-    assert "data.image_size" in result.stderr
+    assert "resize the images to a multiple of 8 (e.g. 64) or lower" in result.stderr
 
 
 @pytest.mark.slow

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
@@ -23,7 +25,7 @@ from cnnlab.config.validation import validate_config, validate_devices
 from cnnlab.console import RUN_LOG, console, run_log
 from cnnlab.data.base import ImageDataModule
 from cnnlab.distributed import distributed_job
-from cnnlab.errors import CheckpointError
+from cnnlab.errors import CheckpointError, CnnlabError
 from cnnlab.run_dir import ENVIRONMENT_FILE, write_environment, write_metrics
 from cnnlab.run_lock import run_lock
 from cnnlab.tasks.base import BaseTask
@@ -45,7 +47,13 @@ def build_datamodule(data_cfg: DictConfig | dict[str, Any]) -> ImageDataModule:
 
 def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
     """Instantiate model and task, then check the model against one real batch of the data."""
-    model = instantiate(cfg.model)
+    try:
+        model = instantiate(cfg.model)
+    except InstantiationException as error:  # Hydra wraps what a constructor raised
+        if isinstance(error.__cause__, CnnlabError):  # name its arguments by their config path
+            node = re.search(r"full_key: (\S+)", str(error))
+            raise error.__cause__.at(node[1] if node else "model") from None
+        raise
     task = instantiate(cfg.task, model=model)
     task.check_batch(next(iter(datamodule.val_dataloader())))
     return task

@@ -89,7 +89,7 @@ def test_the_pets_recipe_trains_on_files_in_torchvisions_layout(
             "data.image_size=32",
             "data.num_workers=0",
             "model.encoder_name=resnet18",
-            "model.encoder_weights=null",
+            "model.weights=null",
             "trainer.accelerator=cpu",
             "trainer.precision=32-true",
             "trainer.max_epochs=1",

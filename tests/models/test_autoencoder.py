@@ -65,7 +65,8 @@ def test_encoder_features_match_a_simple_cnn_for_transfer() -> None:
 
 
 def test_latent_dims_must_agree() -> None:
-    with pytest.raises(ConfigError, match="latent_dim=4 differs from the decoder's 8"):
+    message = r"encoder\.latent_dim=4 differs from decoder\.latent_dim=8"
+    with pytest.raises(ConfigError, match=message):
         ConvAutoencoder(ConvEncoder(1, 16, 4), ConvDecoder(8, 1, 16))
 
 

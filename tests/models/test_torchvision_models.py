@@ -18,5 +18,7 @@ def test_families_take_channels_and_classes(name: str, in_channels: int) -> None
 
 
 def test_unknown_name_lists_options() -> None:
-    with pytest.raises(ConfigError, match=r"unknown torchvision model 'resnet7'.*resnet18"):
+    with pytest.raises(ConfigError) as error:
         torchvision_classifier("resnet7", num_classes=2)
+    assert str(error.value.at("model")).startswith("model.name='resnet7' is not a torchvision")
+    assert "resnet18" in str(error.value)

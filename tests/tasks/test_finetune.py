@@ -107,8 +107,7 @@ def test_ants_bees_resnet18_recipe_loads_a_local_weights_file(tmp_path: Path) ->
             f"data.root={tmp_path / 'hymenoptera'}",
             "data.num_workers=0",
             "data.batch_size=4",
-            "model.weights=null",
-            f"model.weights_file={tmp_path / 'resnet18.pth'}",
+            f"model.weights={tmp_path / 'resnet18.pth'}",
             "data.image_size=32",  # after TINY's image_size=8, too small for a ResNet
         ],
     )

@@ -66,7 +66,7 @@ class ConvEncoder(nn.Module):
         if feature_sizes(input_size, len(channels), pool)[-1] < 1:
             raise ConfigError(
                 f"{len(channels)} pooling conv blocks shrink a {input_size}px image to nothing: "
-                "use fewer model.encoder.channels or a larger data.image_size"
+                "use fewer `channels` or a larger `input_size`"
             )
         widths = [in_channels, *channels]
         self.latent_dim = latent_dim
@@ -139,8 +139,8 @@ class ConvAutoencoder(nn.Module):
         super().__init__()
         if encoder.latent_dim != decoder.latent_dim:
             raise ConfigError(
-                f"the encoder's latent_dim={encoder.latent_dim} differs from the decoder's "
-                f"{decoder.latent_dim}: set model.decoder.latent_dim=${{..encoder.latent_dim}}"
+                f"`encoder.latent_dim`={encoder.latent_dim} differs from "
+                f"`decoder.latent_dim`={decoder.latent_dim}: give the decoder the encoder's value"
             )
         self.encoder = encoder
         self.decoder = decoder

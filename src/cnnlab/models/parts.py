@@ -1,12 +1,13 @@
 """Which part of a classifier is the head and which blocks make up its backbone, for every family.
 
 Transfer learning needs these two answers (replace and train the head; freeze, then thaw, the
-backbone block by block), and they live here only, so freezing, weight transfer and head
-replacement agree on them:
+backbone block by block), and they live here only, so head replacement (`replace_head`, used by
+the model factories), freezing (`callbacks.finetuning`) and weight transfer (`models.transfer`)
+agree on them:
 
-- head: `model.get_classifier()` where the model has it (timm models, cnnlab's SimpleCNN `head`),
-  otherwise the last fully connected layer (torchvision ResNet `fc`, MobileNet/EfficientNet
-  `classifier[-1]`).
+- head: what the model declares, timm's convention (`get_classifier()` / `reset_classifier()`:
+  timm models, cnnlab's SimpleCNN `head`), otherwise the last fully connected layer (torchvision
+  ResNet `fc`, MobileNet/EfficientNet `classifier[-1]`).
 - backbone blocks: the model's children that hold parameters, in order, without the head; the
   stage containers `features` (torchvision, SimpleCNN), `blocks`, `stages`, `layers` (timm) and
   any container holding the head are opened up, so each stage is one block.
@@ -35,6 +36,16 @@ def classifier_head(model: nn.Module) -> tuple[str, nn.Module]:
             "cannot tell its head from its backbone"
         )
     return linears[-1]
+
+
+def replace_head(model: nn.Module, num_classes: int) -> None:
+    """A new, random head with `num_classes` outputs in place of the one `classifier_head` finds."""
+    if hasattr(model, "reset_classifier"):
+        model.reset_classifier(num_classes)
+        return
+    name, head = classifier_head(model)
+    parent, _, attr = name.rpartition(".")
+    setattr(model.get_submodule(parent), attr, nn.Linear(head.in_features, num_classes))
 
 
 def backbone_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import torch
 import torchvision
 from torch import nn
 
 from cnnlab.errors import ConfigError
-from cnnlab.models.pretrained import load_weights_file, require_torchvision_weights
+from cnnlab.models.legacy import renamed
+from cnnlab.models.parts import replace_head
+from cnnlab.models.weights import (
+    DEFAULT,
+    cached_url_file,
+    load_weights_file,
+    local_file,
+    require_download,
+)
 
 CLASSIFIER_FAMILIES = ("resnet", "mobilenet", "efficientnet")
+IMAGENET = "imagenet"  # torchvision's classification weights are all ImageNet-trained
 
 
 def torchvision_classifier(
@@ -21,30 +32,52 @@ def torchvision_classifier(
 ) -> nn.Module:
     """Build `torchvision.models.<name>` with a new head for `num_classes` and `in_channels` input.
 
-    Known weights come from torchvision's `weights` (e.g. IMAGENET1K_V1, cached in TORCH_HOME;
-    offline and not cached: a fast error) or from `weights_file`, a saved state dict of the
-    same architecture. A grey-scale input keeps pretrained first-layer filters by summing them
-    over RGB.
+    `weights`: null, a torchvision weight set (`IMAGENET1K_V1`, `DEFAULT`; `default` and
+    `imagenet` mean DEFAULT), cached in TORCH_HOME (offline and not cached: a fast error), or
+    the path of a saved state dict of the same architecture. A grey-scale input keeps
+    pretrained first-layer filters by summing them over RGB.
+    weights_file: deprecated spelling of `weights`=PATH.
     """
+    weights = renamed("weights_file", "`weights`=PATH", weights_file, weights)
     available = torchvision.models.list_models(module=torchvision.models)
     if name not in available:
         raise ConfigError(
-            f"unknown torchvision model {name!r}; available include: "
+            f"`name`={name!r} is not a torchvision model; available include: "
             f"{', '.join(m for m in available if m.startswith(CLASSIFIER_FAMILIES))}"
         )
-    if weights is not None:
-        require_torchvision_weights(name, weights)
-    model = torchvision.models.get_model(name, weights=weights)
-    if weights_file is not None:
-        load_weights_file(model, weights_file)
+    file = local_file(weights)
+    weight_set = None if file is not None else cached_weight_set(name, weights)
+    model = torchvision.models.get_model(name, weights=weight_set)
+    if file is not None:
+        load_weights_file(model, file)
     if in_channels != 3:
         _adapt_first_conv(model, in_channels)
     replace_head(model, num_classes)
     return model
 
 
+def cached_weight_set(name: str, weights: str | None) -> str | None:
+    """torchvision's name of the weight set `weights` asks for; raise if offline and not cached."""
+    if weights is None:
+        return None
+    weight_set = "DEFAULT" if weights.lower() in (DEFAULT, IMAGENET) else weights
+    try:
+        enum = torchvision.models.get_model_weights(name)[weight_set]
+    except KeyError:
+        options = ", ".join(w.name for w in torchvision.models.get_model_weights(name))
+        raise ConfigError(
+            f"`weights`={weights!r} is not a weight set of torchvision's {name}: choose one "
+            f"of default, {options}, or the path of a state dict"
+        ) from None
+    cached = cached_url_file(enum.url)
+    if not cached.is_file():
+        host = urlparse(enum.url).hostname
+        require_download(f"torchvision {name} ({enum.name})", host, [cached])
+    return weight_set
+
+
 def _adapt_first_conv(model: nn.Module, in_channels: int) -> None:
-    parent, attr, conv = _first(model, nn.Conv2d)
+    name, conv = next((n, m) for n, m in model.named_modules() if isinstance(m, nn.Conv2d))
     new = nn.Conv2d(
         in_channels,
         conv.out_channels,
@@ -60,28 +93,5 @@ def _adapt_first_conv(model: nn.Module, in_channels: int) -> None:
         new.weight.copy_(mean_filter.repeat(1, in_channels, 1, 1))
         if conv.bias is not None:
             new.bias.copy_(conv.bias)
-    setattr(parent, attr, new)
-
-
-def replace_head(model: nn.Module, num_classes: int) -> None:
-    """Swap the last fully connected layer for a random one with `num_classes` outputs."""
-    parent, attr, linear = _last(model, nn.Linear)
-    setattr(parent, attr, nn.Linear(linear.in_features, num_classes))
-
-
-def _first(model: nn.Module, kind: type) -> tuple[nn.Module, str, nn.Module]:
-    return next(_modules_of(model, kind))
-
-
-def _last(model: nn.Module, kind: type) -> tuple[nn.Module, str, nn.Module]:
-    found = list(_modules_of(model, kind))
-    if not found:
-        raise ConfigError(f"{type(model).__name__} has no {kind.__name__} layer to replace")
-    return found[-1]
-
-
-def _modules_of(model: nn.Module, kind: type):
-    for name, module in model.named_modules():
-        if isinstance(module, kind):
-            parent_name, _, attr = name.rpartition(".")
-            yield model.get_submodule(parent_name), attr, module
+    parent, _, attr = name.rpartition(".")
+    setattr(model.get_submodule(parent), attr, new)

@@ -65,7 +65,7 @@ def resolve_checkpoint(source: str | Path) -> Path:
     if runs:
         return runs[-1]
     raise CheckpointError(
-        f"init_from={source} is neither a checkpoint file, nor a run directory with "
+        f"`init_from`={source} is neither a checkpoint file, nor a run directory with "
         "checkpoints/best.ckpt, nor a folder of such runs: train the source run first or fix "
         "the path"
     )
@@ -127,11 +127,11 @@ def init_from(
     report = load_matching(model, state, load_head)
     if not any(not name.endswith("num_batches_tracked") for name in report.loaded):
         example = next(iter(model.state_dict()), "?")
-        found = next(iter(state), "nothing (no key matched task.init_key_map)")
+        found = next(iter(state), "nothing (no key matched `init_key_map`)")
         raise CheckpointError(
             f"no weights of {path} fit this model (it expects names like {example!r} and the "
             f"checkpoint offers {found!r}): use a checkpoint of a compatible network, or map "
-            "its names with task.init_key_map, e.g. {'encoder.features.': 'features.'}"
+            "its names with `init_key_map`, e.g. {'encoder.features.': 'features.'}"
         )
     console.info(report.table(str(path)))
     return report

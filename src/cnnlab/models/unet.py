@@ -94,9 +94,11 @@ class UNet(nn.Module):
     ) -> None:
         super().__init__()
         if depth < 1:
-            raise ConfigError(f"model.depth={depth}: a U-Net needs at least one pooling level")
+            raise ConfigError(
+                f"`depth`={depth}: a U-Net needs at least one pooling level, set 1 or more"
+            )
         if upsampling not in ("transpose", "bilinear"):
-            raise ConfigError(f"model.upsampling={upsampling!r}: choose 'transpose' or 'bilinear'")
+            raise ConfigError(f"`upsampling`={upsampling!r}: choose 'transpose' or 'bilinear'")
         self.depth = depth
         widths = [base_channels * 2**level for level in range(depth + 1)]
         self.stem = DoubleConv(in_channels, widths[0], batch_norm)
@@ -124,7 +126,7 @@ class UNet(nn.Module):
         if height % step or width % step:
             nearest = sorted({max(step, step * round(side / step)) for side in (height, width)})
             raise ConfigError(
-                f"a U-Net of depth {self.depth} needs image sides divisible by {step}, got "
-                f"{height}x{width}: set data.image_size to a multiple of {step} (e.g. "
-                f"{' or '.join(map(str, nearest))}) or lower model.depth"
+                f"a U-Net of `depth`={self.depth} needs image sides divisible by {step}, got "
+                f"{height}x{width}: resize the images to a multiple of {step} (e.g. "
+                f"{' or '.join(map(str, nearest))}) or lower `depth`"
             )
