@@ -34,15 +34,15 @@ cat "$logs/gpu.txt"
     >"$logs/overhead.log" 2>&1
 cat "$logs/overhead.md"
 
-# run NAME MODULE ARGS...: `python -m cnnlab.MODULE ARGS` writing into $runs/NAME, timed from
+# run NAME MODULE ARGS...: `python -m cnnlab.cli.MODULE ARGS` writing into $runs/NAME, timed from
 # process start
 run() {
     local name=$1 module=$2 start rc
     shift 2
-    echo "=== $name: cnnlab.$module $*" | tee -a "$logs/train.log"
+    echo "=== $name: cnnlab-$module $*" | tee -a "$logs/train.log"
     start=$(date +%s%N)
     CNNLAB_LOG_DIR="$runs/$name" timeout 300 \
-        "$py" -m "cnnlab.$module" "$@" >>"$logs/train.log" 2>&1
+        "$py" -m "cnnlab.cli.$module" "$@" >>"$logs/train.log" 2>&1
     rc=$?
     printf '%s\t%s\t%s\t%s\n' "$name" "$((($(date +%s%N) - start) / 1000000))" "$rc" "$*" \
         >>"$runs/index.tsv"

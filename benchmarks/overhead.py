@@ -5,7 +5,7 @@ with the same optimizer, scheduler, augmentation, batch size and number of epoch
 on the validation split after each epoch:
 
   (a) a hand-written loop: randperm, slice, augment, forward, loss, backward, step;
-  (b) cnnlab: the composed Hydra config through `cnnlab.experiment` (build_datamodule,
+  (b) cnnlab: the composed Hydra config through `cnnlab.pipeline` (build_datamodule,
       build_task, build_trainer) and a real `pl.Trainer` with the default callbacks and logger.
 
 Repetitions alternate (a), (b), (a), (b), ... so machine noise hits both alike; the median
@@ -47,7 +47,7 @@ from torch import Tensor, nn
 
 from cnnlab.config.resolvers import register_resolvers
 from cnnlab.data.in_memory import InMemoryDataModule
-from cnnlab.experiment import build_datamodule, build_task, build_trainer
+from cnnlab.pipeline import build_datamodule, build_task, build_trainer
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 # each task's default recipe (`experiment=` overrides; [] is cnnlab-train's own default)
@@ -199,7 +199,7 @@ def time_to_accuracy(target: float, workdir: Path, device: torch.device) -> dict
     start = time.time()
     subprocess.run(
         [
-            sys.executable, "-m", "cnnlab.train", *device_overrides(device),
+            sys.executable, "-m", "cnnlab.cli.train", *device_overrides(device),
             "callbacks.progress_bar.refresh_rate=0",
         ],
         cwd=cwd, env=env, check=True, capture_output=True,

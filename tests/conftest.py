@@ -53,10 +53,10 @@ def compose_train(tmp_path: Path) -> Iterator:
 
 
 def run_cli(module: str, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run `python -m cnnlab.<module> args...` in `cwd` the way a user would, offline."""
+    """Run `python -m cnnlab.cli.<module> args...` (`cnnlab-<module>`) in `cwd`, offline."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", f"cnnlab.{module}", *args],
+        [sys.executable, "-m", f"cnnlab.cli.{module}", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -65,7 +65,7 @@ def run_cli(module: str, *args: str, cwd: Path, check: bool = True) -> subproces
     )
     if check and result.returncode != 0:
         raise AssertionError(
-            f"cnnlab.{module} {' '.join(args)} exited {result.returncode}\n"
+            f"cnnlab-{module} {' '.join(args)} exited {result.returncode}\n"
             f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
         )
     return result

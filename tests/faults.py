@@ -101,7 +101,7 @@ if __name__ == "__main__":
     mode, marker, separator, *overrides = sys.argv[1:]
     assert mode in ("hang", "full-disk", "enospc") and separator == "--", sys.argv
     _patch_torch_save(mode, Path(marker))
-    from cnnlab.train import main
+    from cnnlab.cli.train import main
 
     sys.argv = ["cnnlab-train", *overrides]
     main()

@@ -12,8 +12,8 @@ from typing import BinaryIO
 
 import pytest
 
-from cnnlab.atomic_files import write_atomic, write_json_atomic, write_text_atomic
 from cnnlab.errors import StorageError
+from cnnlab.runs.atomic import write_atomic, write_json_atomic, write_text_atomic
 from tests.faults import tmpfs
 
 
@@ -43,7 +43,7 @@ def test_a_write_that_fails_halfway_keeps_the_previous_file(tmp_path: Path) -> N
 
 KILLED_WRITER = """
 import os, signal, sys
-from cnnlab.atomic_files import write_atomic
+from cnnlab.runs.atomic import write_atomic
 def half(handle):
     handle.write(b'{"val/acc": 0.')
     handle.flush()

@@ -11,10 +11,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from cnnlab.checkpoint_io import CrashSafeCheckpointIO, checksum_file, verify_checkpoint
-from cnnlab.checkpoints import load_checkpoint
 from cnnlab.errors import CheckpointError, StorageError
-from cnnlab.experiment import build_trainer
+from cnnlab.pipeline import build_trainer
+from cnnlab.runs.checkpoint_io import CrashSafeCheckpointIO, checksum_file, verify_checkpoint
+from cnnlab.runs.checkpoints import load_checkpoint
 from tests.faults import flip_tensor_bytes
 
 WEIGHT = torch.full((256,), 1.5)

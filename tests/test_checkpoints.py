@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnlab.checkpoints import checkpoint_config, load_checkpoint
 from cnnlab.config.trust import check_trusted
 from cnnlab.errors import CheckpointError, ConfigError
+from cnnlab.runs.checkpoints import checkpoint_config, load_checkpoint
 
 
 class Payload:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cnnlab.errors import ConfigError, TrainingError
-from cnnlab.experiment import train
+from cnnlab.pipeline import train
 from tests.conftest import TINY, compose_config, read_json
 
 

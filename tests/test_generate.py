@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from cnnlab.experiment import train
-from cnnlab.generate import generate_samples, load_autoencoder
+from cnnlab.cli.generate import generate_samples, load_autoencoder
+from cnnlab.pipeline import train
 from tests.conftest import TINY, compose_config, run_cli
 
 IMAGE_SIZE = 16

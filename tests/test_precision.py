@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnlab.checkpoints import load_checkpoint
-from cnnlab.experiment import train
+from cnnlab.pipeline import train
+from cnnlab.runs.checkpoints import load_checkpoint
 from tests.conftest import read_json
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cnnlab.cli.reproduce import metric_deltas, reproduce
 from cnnlab.errors import ConfigError
-from cnnlab.reproduce import metric_deltas, reproduce
 from tests.conftest import TINY, read_json, run_cli, run_dirs
 
 

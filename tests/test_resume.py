@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from cnnlab.checkpoint_io import verify_checkpoint
 from cnnlab.errors import ConfigError
-from cnnlab.resume import resumed_config
+from cnnlab.runs.checkpoint_io import verify_checkpoint
+from cnnlab.runs.resume import resumed_config
 from tests.conftest import TINY, read_json, run_cli, run_dirs
 from tests.faults import FAULTS, tmpfs
 
@@ -30,7 +30,7 @@ FOUR_EPOCHS = [
 
 
 def start_training(
-    cwd: Path, *args: str, command: tuple[str, ...] = ("-m", "cnnlab.train")
+    cwd: Path, *args: str, command: tuple[str, ...] = ("-m", "cnnlab.cli.train")
 ) -> subprocess.Popen:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(

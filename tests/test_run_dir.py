@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnnlab.config.resolvers import unique_dir
-from cnnlab.run_dir import environment_record, git_commit
+from cnnlab.runs.records import environment_record, git_commit
 
 
 def test_unique_dir_never_returns_a_taken_directory(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from cnnlab.experiment import train
+from cnnlab.pipeline import train
 from tests.conftest import read_json, run_cli, run_dirs
 
 QUIET = ["callbacks.progress_bar.refresh_rate=0"]

@@ -1,4 +1,4 @@
-"""`python -m cnnlab.transfer_study`: source, every target variant, one comparison table."""
+"""`python -m cnnlab.studies.transfer`: source, every target variant, one comparison table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnlab.transfer_study import STUDIES, RunResult, comparison_table
+from cnnlab.studies.transfer import STUDIES, RunResult, comparison_table
 from tests.conftest import TINY, run_cli
 
 # the new head alone: 64 max-pooled channels (cluttered) or 64 channels x 2 x 2 (8 px digits)

@@ -11,7 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.base_plugin import TBContext
 from tensorboard.plugins.projector import projector_plugin
 
-from cnnlab.experiment import train
+from cnnlab.pipeline import train
 from tests.conftest import compose_config
 
 IMAGE_SIZE = 8

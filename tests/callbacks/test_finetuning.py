@@ -10,7 +10,7 @@ import torch
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from cnnlab.experiment import build_datamodule, build_task, build_trainer
+from cnnlab.pipeline import build_datamodule, build_task, build_trainer
 from tests.conftest import TINY, compose_config
 
 TARGET = ["experiment=digits59_scratch", *TINY]

@@ -9,8 +9,8 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from cnnlab.checkpoints import load_checkpoint
-from cnnlab.experiment import build_datamodule, build_task, build_trainer
+from cnnlab.pipeline import build_datamodule, build_task, build_trainer
+from cnnlab.runs.checkpoints import load_checkpoint
 from tests.conftest import TINY
 
 

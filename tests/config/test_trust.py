@@ -12,9 +12,9 @@ from hydra.utils import get_object
 from omegaconf import OmegaConf
 
 from cnnlab.config.resolvers import register_resolvers
-from cnnlab.config.saved_run import check_hydra_record
 from cnnlab.config.trust import ALLOWED_TARGETS, allowed, check_trusted, conf_targets
 from cnnlab.errors import ConfigError
+from cnnlab.runs.saved_config import check_hydra_record
 
 CONF = Path(str(resources.files("cnnlab.conf")))
 TOUCH = "touch /tmp/cnnlab-pwned"
@@ -44,11 +44,11 @@ def test_each_allowed_path_names_itself(target: str) -> None:
 
 
 PAYLOADS = {
-    "writes a file": {"model": {"_target_": "cnnlab.sweep_summary._replace", "path": "x"}},
+    "writes a file": {"model": {"_target_": "cnnlab.runs.sweep_summary._replace", "path": "x"}},
     "torch.save": {"model": {"_target_": "torch.save", "obj": 1, "f": "x"}},
-    "starts training": {"model": {"_target_": "cnnlab.transfer_study.train_run"}},
+    "starts training": {"model": {"_target_": "cnnlab.studies.transfer.train_run"}},
     "attribute chain": {"model": {"_target_": "torch.os.system", "_args_": [TOUCH]}},
-    "chain in cnnlab": {"model": {"_target_": "cnnlab.run_dir.subprocess.call"}},
+    "chain in cnnlab": {"model": {"_target_": "cnnlab.runs.records.subprocess.call"}},
     "builtins": {"model": {"_target_": "builtins.exec", "_args_": ["1"]}},
     "os.system": {"model": {"_target_": "os.system", "_args_": [TOUCH]}},
     "in a list": {"data": {"transforms": [{"_target_": "os.system", "_args_": [TOUCH]}]}},

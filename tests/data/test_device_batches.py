@@ -11,7 +11,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 
 from cnnlab.data.device_batches import DeviceBatches, split_sampler
-from cnnlab.experiment import build_datamodule, build_task
+from cnnlab.pipeline import build_datamodule, build_task
 from tests.conftest import TINY
 
 

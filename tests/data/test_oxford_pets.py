@@ -11,7 +11,7 @@ from PIL import Image
 
 from cnnlab.data.oxford_pets import OxfordPetsDataModule
 from cnnlab.errors import ConfigError, DataError
-from cnnlab.experiment import train
+from cnnlab.pipeline import train
 
 
 def write_pets(root: Path, trainval: int = 6, test: int = 2) -> None:

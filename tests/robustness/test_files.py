@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cnnlab.checkpoint_io import checksum_file, verify_checkpoint
+from cnnlab.runs.checkpoint_io import checksum_file, verify_checkpoint
 from tests.conftest import TINY, run_cli, run_dirs
 from tests.faults import FAULTS, flip_tensor_bytes, tmpfs
 from tests.robustness.conftest import assert_one_sentence_error, assert_unchanged, snapshot
@@ -44,7 +44,7 @@ def hold_lock(run_dir: Path) -> subprocess.Popen:
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from cnnlab.run_lock import run_lock\n"
+            "import sys, time; from pathlib import Path; from cnnlab.runs.lock import run_lock\n"
             "with run_lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(600)",
             str(run_dir),
         ],

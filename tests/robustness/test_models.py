@@ -1,6 +1,6 @@
 """Catalogue: bad `model.weights` and model sizes end in one sentence, exit 2, nothing lost.
 
-Each case runs `cnnlab.train` as a user types it, offline, with empty weight caches. Errors
+Each case runs `cnnlab.cli.train` as a user types it, offline, with empty weight caches. Errors
 raised while the model is built name the config path of the argument (`model.weights`,
 `model.encoder.channels`); the U-Net's size check runs on the first batch, after building.
 """

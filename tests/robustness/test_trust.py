@@ -15,7 +15,7 @@ import pytest
 import torch
 import yaml
 
-from cnnlab.checkpoints import CONFIG_KEY
+from cnnlab.runs.checkpoints import CONFIG_KEY
 from tests.conftest import run_cli, run_dirs
 from tests.robustness.conftest import assert_one_sentence_error, assert_unchanged, snapshot
 
@@ -37,8 +37,11 @@ def _set(path: str, node: object) -> Payload:
 TOUCH = {"_target_": "os.system", "_args_": ["touch VICTIM"]}
 CHECKPOINT_PAYLOADS: dict[str, tuple[Payload, str]] = {
     "sweep_summary._replace writes a file": (
-        _set("model", {"_target_": "cnnlab.sweep_summary._replace", "path": "VICTIM", "text": "x"}),
-        "model._target_=cnnlab.sweep_summary._replace",
+        _set(
+            "model",
+            {"_target_": "cnnlab.runs.sweep_summary._replace", "path": "VICTIM", "text": "x"},
+        ),
+        "model._target_=cnnlab.runs.sweep_summary._replace",
     ),
     "torch.save writes a file": (
         _set("model", {"_target_": "torch.save", "obj": 1, "f": "VICTIM"}),
@@ -48,23 +51,24 @@ CHECKPOINT_PAYLOADS: dict[str, tuple[Payload, str]] = {
         _set(
             "model",
             {
-                "_target_": "cnnlab.transfer_study.train_run",
+                "_target_": "cnnlab.studies.transfer.train_run",
                 "experiment": "digits_cnn",
                 "run_dir": "VICTIM",
                 "overrides": [],
             },
         ),
-        "model._target_=cnnlab.transfer_study.train_run",
+        "model._target_=cnnlab.studies.transfer.train_run",
     ),
     "torch.os.system": (
         _set("model", {"_target_": "torch.os.system", "_args_": ["touch VICTIM"]}),
         "model._target_=torch.os.system",
     ),
-    "cnnlab.run_dir.subprocess.call": (
+    "cnnlab.runs.records.subprocess.call": (
         _set(
-            "model", {"_target_": "cnnlab.run_dir.subprocess.call", "_args_": [["touch", "VICTIM"]]}
+            "model",
+            {"_target_": "cnnlab.runs.records.subprocess.call", "_args_": [["touch", "VICTIM"]]},
         ),
-        "model._target_=cnnlab.run_dir.subprocess.call",
+        "model._target_=cnnlab.runs.records.subprocess.call",
     ),
     "builtins.exec": (
         _set("model", {"_target_": "builtins.exec", "_args_": ["open('VICTIM', 'w')"]}),
@@ -153,7 +157,8 @@ def edit_yaml(path: Path, edit: Callable[[dict], None]) -> None:
 
 
 CALLBACK = _set(
-    "callbacks.evil", {"_target_": "cnnlab.sweep_summary._replace", "path": "VICTIM", "text": "x"}
+    "callbacks.evil",
+    {"_target_": "cnnlab.runs.sweep_summary._replace", "path": "VICTIM", "text": "x"},
 )
 # (command, file in .hydra/, payload, the key named): the callback for both commands,
 # the other ways into a run's config once each (subprocesses are the slow part)
@@ -162,13 +167,13 @@ RUN_DIR_PAYLOADS: dict[str, tuple[str, str, Payload, str]] = {
         "reproduce",
         "config.yaml",
         CALLBACK,
-        "callbacks.evil._target_=cnnlab.sweep_summary._replace",
+        "callbacks.evil._target_=cnnlab.runs.sweep_summary._replace",
     ),
     "resume: a file-writing callback": (
         "resume",
         "config.yaml",
         CALLBACK,
-        "callbacks.evil._target_=cnnlab.sweep_summary._replace",
+        "callbacks.evil._target_=cnnlab.runs.sweep_summary._replace",
     ),
     "reproduce: a torch.save logger": (
         "reproduce",

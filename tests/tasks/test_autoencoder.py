@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cnnlab.errors import ConfigError
-from cnnlab.experiment import build_datamodule, train
+from cnnlab.pipeline import build_datamodule, train
 from tests.conftest import compose_config
 from tests.data.test_torchvision_sets import write_mnist
 

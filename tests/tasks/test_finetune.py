@@ -9,9 +9,9 @@ import torch
 import torchvision
 from PIL import Image
 
-from cnnlab.checkpoints import load_checkpoint
 from cnnlab.errors import CheckpointError
-from cnnlab.experiment import build_datamodule, build_task, train
+from cnnlab.pipeline import build_datamodule, build_task, train
+from cnnlab.runs.checkpoints import load_checkpoint
 from tests.conftest import TINY, compose_config, read_json, run_cli
 
 

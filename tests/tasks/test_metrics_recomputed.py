@@ -26,9 +26,9 @@ from sklearn.metrics import accuracy_score, f1_score, jaccard_score, top_k_accur
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from cnnlab.eval import evaluate
-from cnnlab.experiment import rebuild_from_checkpoint, train
+from cnnlab.cli.eval import evaluate
 from cnnlab.models.autoencoder import AutoencoderOutput
+from cnnlab.pipeline import rebuild_from_checkpoint, train
 from cnnlab.tasks.autoencoder import AutoencoderTask
 from cnnlab.tasks.base import STAGES, BaseTask
 from cnnlab.tasks.classification import ClassificationTask

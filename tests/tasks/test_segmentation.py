@@ -9,8 +9,8 @@ from segmentation_models_pytorch.losses import DiceLoss, SoftCrossEntropyLoss
 from torch import nn
 
 from cnnlab.errors import ConfigError
-from cnnlab.experiment import build_datamodule, build_task
 from cnnlab.models.unet import UNet
+from cnnlab.pipeline import build_datamodule, build_task
 from cnnlab.tasks.segmentation import SegmentationTask
 
 # A 3-class 2x4 mask and a prediction, small enough to count by hand.

@@ -7,7 +7,7 @@ checkpoint, a run directory's `.hydra/config.yaml`) is untrusted. Without `trust
   models, data modules, tasks, losses, optimizers, schedulers, callbacks, loggers, the Trainer)
   or a `_target_` written in one of the installed `conf/` files (the installed conf is trusted
   code, so a model YAML you add there is accepted too). Strings are compared exactly and nothing
-  is imported first, so `torch.os.system` or `cnnlab.run_dir.subprocess.call` (attribute chains
+  is imported first, so `torch.os.system` or `cnnlab.runs.records.subprocess.call` (attribute chains
   to other objects) and interpolated targets (`${...}`) are refused before any import runs;
 - use interpolations whose resolvers have no side effects (`SAFE_RESOLVERS`: no
   `cnnlab.unique_dir`, which creates directories, and no `oc.decode`/`oc.create`, which turn text

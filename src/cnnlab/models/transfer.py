@@ -15,10 +15,10 @@ from pathlib import Path
 
 from torch import Tensor, nn
 
-from cnnlab.checkpoints import load_checkpoint
 from cnnlab.console import console
 from cnnlab.errors import CheckpointError
 from cnnlab.models.parts import classifier_head
+from cnnlab.runs.checkpoints import load_checkpoint
 
 TASK_PREFIX = "model."  # BaseTask stores the network as `self.model`
 

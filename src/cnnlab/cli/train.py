@@ -17,8 +17,8 @@ from cnnlab.config.resolvers import register_resolvers
 from cnnlab.config.validation import validate_choices
 from cnnlab.distributed import adopt_launching_job
 from cnnlab.errors import ConfigError
-from cnnlab.experiment import train
-from cnnlab.resume import resumed_config, wants_resume
+from cnnlab.pipeline import train
+from cnnlab.runs.resume import resumed_config, wants_resume
 
 register_resolvers()
 
@@ -63,7 +63,7 @@ def main() -> None:
     """The console script; a DDP rank relaunched by Lightning first takes over its parent's job.
 
     `cnnlab-train resume=RUN_DIR` does not compose a new config: it reruns the run's saved one in
-    the run's own directory, from its last checkpoint (see cnnlab.resume).
+    the run's own directory, from its last checkpoint (see cnnlab.runs.resume).
     """
     adopt_launching_job()
     if wants_resume(sys.argv[1:]):

@@ -1,13 +1,13 @@
 """`cnnlab-train resume=RUN_DIR|latest`: continue an interrupted run in its own run directory.
 
 Rather than composing a new config (and a new run directory), we run the run's saved config
-(cnnlab.config.saved_run) with `ckpt_path` set to its `checkpoints/last.ckpt`; Lightning restores
+(cnnlab.runs.saved_config) with `ckpt_path` set to its `checkpoints/last.ckpt`; Lightning restores
 weights, optimizer, scheduler, loop progress and callback states, and
 cnnlab.callbacks.resume.RandomStateInCheckpoint the random streams, so a run resumed from an
 end-of-epoch checkpoint finishes as if it had never stopped. Hydra never starts, so the run's
 `.hydra/` record stays as it was written.
 
-A run can be resumed only while no other process trains in it (cnnlab.run_lock) and only from an
+A run can be resumed only while no other process trains in it (cnnlab.runs.lock) and only from an
 intact last.ckpt (its recorded SHA-256 matches, torch can read it); `latest` skips, with a
 message, the runs that are not, and takes the newest one that is.
 """
@@ -21,13 +21,13 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from cnnlab.checkpoints import load_checkpoint
-from cnnlab.config.saved_run import load_run_config, place_run
 from cnnlab.console import console
 from cnnlab.errors import CheckpointError, CnnlabError, ConfigError
-from cnnlab.run_dir import METRICS_FILE
-from cnnlab.run_lock import in_use_error, lock_holder
-from cnnlab.run_records import is_run_dir
+from cnnlab.runs.catalog import is_run_dir
+from cnnlab.runs.checkpoints import load_checkpoint
+from cnnlab.runs.lock import in_use_error, lock_holder
+from cnnlab.runs.records import METRICS_FILE
+from cnnlab.runs.saved_config import load_run_config, place_run
 
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 _ARGS = ("resume", "trust")

@@ -3,7 +3,7 @@
 Lightning's TorchCheckpointIO writes a temporary file in the system's temp folder and moves it
 into place; when that folder is on another file system, the move truncates the target first,
 so a kill or a full disk during a save destroys the previous `last.ckpt`. CrashSafeCheckpointIO
-writes through cnnlab.atomic_files instead and records `NAME.ckpt.sha256` (`sha256sum` format):
+writes through cnnlab.runs.atomic instead and records `NAME.ckpt.sha256` (`sha256sum` format):
 
 1. the new checkpoint goes to a temporary file in the same folder and is fsynced, and hashed;
 2. the old checksum file is removed; 3. the checkpoint is renamed into place;
@@ -25,8 +25,8 @@ from typing import Any
 import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
-from cnnlab.atomic_files import fsync_folder, write_atomic, write_text_atomic
 from cnnlab.errors import CheckpointError
+from cnnlab.runs.atomic import fsync_folder, write_atomic, write_text_atomic
 
 CHECKSUM_SUFFIX = ".sha256"
 _SHA256 = re.compile(r"[0-9a-f]{64}")

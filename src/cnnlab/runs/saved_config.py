@@ -16,9 +16,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import setup_globals
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from cnnlab.atomic_files import write_text_atomic
 from cnnlab.config.trust import check_no_interpolation, check_trusted
 from cnnlab.errors import ConfigError
+from cnnlab.runs.atomic import write_text_atomic
 
 HYDRA_DIR = ".hydra"
 # the parts of hydra.yaml a rerun uses (the job reads runtime and job values; DDP ranks compose

@@ -10,8 +10,8 @@ from omegaconf import DictConfig
 
 from cnnlab.cli import report_errors, required
 from cnnlab.config.resolvers import register_resolvers
-from cnnlab.experiment import print_summary, rebuild_from_checkpoint
-from cnnlab.run_dir import write_metrics
+from cnnlab.pipeline import print_summary, rebuild_from_checkpoint
+from cnnlab.runs.records import write_metrics
 
 register_resolvers()
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from cnnlab.cli import report_errors
 from cnnlab.errors import ConfigError
-from cnnlab.run_records import RunRecord, find_runs, show
-from cnnlab.run_table import FORMATS, render
+from cnnlab.runs.catalog import RunRecord, find_runs, show
+from cnnlab.runs.tables import FORMATS, render
 
 
 def differing_keys(records: list[RunRecord]) -> list[str]:

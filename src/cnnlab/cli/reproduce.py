@@ -1,7 +1,7 @@
 """`cnnlab-reproduce RUN_DIR`: rerun a run's saved config into a new run dir and compare metrics.
 
 The rerun executes the saved `.hydra/config.yaml` (same seed, every override applied; see
-cnnlab.config.saved_run), so edits to conf/ since then do not matter; changed code or packages
+cnnlab.runs.saved_config), so edits to conf/ since then do not matter; changed code or packages
 do, and are warned about from the run's environment.json. On a CPU a rerun is bit-identical
 (tolerance 0); GPU kernels may not be, hence --tolerance.
 """
@@ -16,11 +16,11 @@ from pathlib import Path
 
 from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import unique_dir
-from cnnlab.config.saved_run import copy_run_record, load_run_config, place_run
 from cnnlab.config.validation import validate_config
 from cnnlab.errors import ConfigError
-from cnnlab.experiment import train
-from cnnlab.run_dir import ENVIRONMENT_FILE, METRICS_FILE, environment_record, read_metrics
+from cnnlab.pipeline import train
+from cnnlab.runs.records import ENVIRONMENT_FILE, METRICS_FILE, environment_record, read_metrics
+from cnnlab.runs.saved_config import copy_run_record, load_run_config, place_run
 
 
 def environment_changes(saved: dict, current: dict) -> list[str]:

@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from cnnlab.atomic_files import write_json_atomic
 from cnnlab.errors import RunRecordError
+from cnnlab.runs.atomic import write_json_atomic
 
 METRICS_FILE = "metrics.json"
 ENVIRONMENT_FILE = "environment.json"

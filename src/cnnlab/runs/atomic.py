@@ -42,7 +42,7 @@ def write_atomic(
     """Write `path` through `write(file)` so that it is replaced whole or not at all.
 
     `before_replace(temporary)` runs once the new bytes are on disk, just before the rename
-    (cnnlab.checkpoint_io hashes the checkpoint there). Disk problems (full, read-only, no
+    (cnnlab.runs.checkpoint_io hashes the checkpoint there). Disk problems (full, read-only, no
     permission) raise a StorageError naming the folder and what was kept.
     """
     path = Path(path)

@@ -25,9 +25,9 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from cnnlab.atomic_files import write_json_atomic, write_text_atomic
-from cnnlab.run_records import DAMAGED, ERROR_FILE, STATUS_FILE, RunRecord, rank, show, sweep_jobs
-from cnnlab.run_table import render
+from cnnlab.runs.atomic import write_json_atomic, write_text_atomic
+from cnnlab.runs.catalog import DAMAGED, ERROR_FILE, STATUS_FILE, RunRecord, rank, show, sweep_jobs
+from cnnlab.runs.tables import render
 
 log = logging.getLogger(__name__)
 

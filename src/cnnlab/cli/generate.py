@@ -18,14 +18,14 @@ from omegaconf import DictConfig
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
-from cnnlab.atomic_files import write_atomic
 from cnnlab.callbacks.autoencoder import sample_grid
 from cnnlab.cli import report_errors, required
 from cnnlab.config.resolvers import register_resolvers
 from cnnlab.console import console
 from cnnlab.data.base import ImageDataModule
 from cnnlab.errors import CheckpointError, ConfigError
-from cnnlab.experiment import rebuild_from_checkpoint
+from cnnlab.pipeline import rebuild_from_checkpoint
+from cnnlab.runs.atomic import write_atomic
 from cnnlab.tasks.autoencoder import AutoencoderTask, first_images
 
 register_resolvers()

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cnnlab.atomic_files import DISK_PROBLEMS, storage_error
 from cnnlab.distributed import is_launching_process
 from cnnlab.errors import RunInUseError
+from cnnlab.runs.atomic import DISK_PROBLEMS, storage_error
 
 LOCK_FILE = "train.lock"
 

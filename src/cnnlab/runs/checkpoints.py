@@ -8,8 +8,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from cnnlab.checkpoint_io import verify_checkpoint
 from cnnlab.errors import CheckpointError
+from cnnlab.runs.checkpoint_io import verify_checkpoint
 
 CONFIG_KEY = "cnnlab_config"
 
@@ -29,7 +29,7 @@ class ConfigInCheckpoint(pl.Callback):
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """torch.load with weights_only=True (no code runs), with clear errors for bad files.
 
-    A checkpoint with a recorded SHA-256 beside it (cnnlab.checkpoint_io) is verified first.
+    A checkpoint with a recorded SHA-256 beside it (cnnlab.runs.checkpoint_io) is verified first.
     """
     path = Path(path).expanduser()
     if path.is_dir():

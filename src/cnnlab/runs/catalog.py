@@ -2,7 +2,7 @@
 
 The sweep summary and `cnnlab-compare` both tabulate runs; they read them here, from the files
 every run directory holds (`.hydra/`, `metrics.json`) plus `status.json`, which a sweep job gets
-when it ends (cnnlab.sweep_summary).
+when it ends (cnnlab.runs.sweep_summary).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from cnnlab.errors import ConfigError, RunRecordError
-from cnnlab.run_dir import METRICS_FILE, read_metrics
+from cnnlab.runs.records import METRICS_FILE, read_metrics
 
 STATUS_FILE = "status.json"
 DAMAGED = "damaged"

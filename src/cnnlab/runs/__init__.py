@@ -1,0 +1,1 @@
+"""Run directories: their layout, the records in them, and reading them back."""

@@ -1,0 +1,1 @@
+"""Studies built from many cnnlab runs (not imported by the library itself)."""
