@@ -10,8 +10,9 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cnnlab.config.resolvers import unique_dir
-from cnnlab.distributed import RUN_DIR_ENV, distributed_job, job_args
+from cnnlab.distributed import distributed_job, job_args
 from cnnlab.runs.checkpoints import load_checkpoint
+from cnnlab.runs.layout import RUN_DIR_ENV
 from tests.conftest import TINY, read_json, run_cli, run_dirs
 
 DDP = ["trainer=ddp_cpu", "trainer.devices=2"]

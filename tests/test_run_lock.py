@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from cnnlab.errors import RunInUseError
-from cnnlab.runs.lock import LOCK_FILE, lock_holder, run_lock
+from cnnlab.runs.layout import LOCK_FILE
+from cnnlab.runs.lock import lock_holder, run_lock
 
 
 def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path: Path) -> None:

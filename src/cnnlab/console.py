@@ -17,7 +17,6 @@ from pathlib import Path
 
 from cnnlab.errors import CnnlabError
 
-RUN_LOG = "train.log"
 console = logging.getLogger("cnnlab")
 _WARNINGS = "py.warnings"
 # loggers that print to the console without propagating to the root logger

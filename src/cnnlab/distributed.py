@@ -20,8 +20,8 @@ from pathlib import Path
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 
-RUN_DIR_ENV = "CNNLAB_RUN_DIR"
-JOB_ARGS_ENV = "CNNLAB_JOB_ARGS"
+from cnnlab.runs.layout import JOB_ARGS_ENV, RUN_DIR_ENV
+
 # what Lightning's launcher sets for its ranks, and what we export: all scoped to one job
 _JOB_ENV = (
     "MASTER_ADDR",

@@ -20,14 +20,15 @@ from pytorch_lightning.utilities.parsing import AttributeDict
 from cnnlab.callbacks.seeding import RankSeed
 from cnnlab.config.trust import check_trusted
 from cnnlab.config.validation import validate_config, validate_devices
-from cnnlab.console import RUN_LOG, console, run_log
+from cnnlab.console import console, run_log
 from cnnlab.data.base import ImageDataModule
 from cnnlab.distributed import distributed_job
 from cnnlab.errors import CheckpointError, CnnlabError
 from cnnlab.runs.checkpoint_io import CrashSafeCheckpointIO
 from cnnlab.runs.checkpoints import ConfigInCheckpoint, checkpoint_config, load_checkpoint
+from cnnlab.runs.layout import ENVIRONMENT_FILE, RUN_LOG
 from cnnlab.runs.lock import run_lock
-from cnnlab.runs.records import ENVIRONMENT_FILE, write_environment, write_metrics
+from cnnlab.runs.records import write_environment, write_metrics
 from cnnlab.tasks.base import BaseTask
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 from cnnlab.cli import report_errors, required
 from cnnlab.config.resolvers import register_resolvers
 from cnnlab.pipeline import print_summary, rebuild_from_checkpoint
+from cnnlab.runs.layout import BEST_CHECKPOINT
 from cnnlab.runs.records import write_metrics
 
 register_resolvers()
@@ -33,7 +34,7 @@ def evaluate(
 @hydra.main(version_base="1.3", config_path="pkg://cnnlab.conf", config_name="eval")
 @report_errors
 def main(cfg: DictConfig) -> None:
-    ckpt_path = required(cfg, "ckpt_path", "ckpt_path=RUN_DIR/checkpoints/best.ckpt")
+    ckpt_path = required(cfg, "ckpt_path", f"ckpt_path=RUN_DIR/{BEST_CHECKPOINT}")
     evaluate(ckpt_path, Path(cfg.paths.output_dir), cfg.accelerator, cfg.trust)
 
 

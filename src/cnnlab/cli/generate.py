@@ -26,6 +26,7 @@ from cnnlab.data.base import ImageDataModule
 from cnnlab.errors import CheckpointError, ConfigError
 from cnnlab.pipeline import rebuild_from_checkpoint
 from cnnlab.runs.atomic import write_atomic
+from cnnlab.runs.layout import BEST_CHECKPOINT
 from cnnlab.tasks.autoencoder import AutoencoderTask, first_images
 
 register_resolvers()
@@ -124,7 +125,7 @@ def write_grid(
 @report_errors
 def main(cfg: DictConfig) -> None:
     write_grid(
-        required(cfg, "ckpt_path", "ckpt_path=RUN_DIR/checkpoints/best.ckpt"),
+        required(cfg, "ckpt_path", f"ckpt_path=RUN_DIR/{BEST_CHECKPOINT}"),
         Path(cfg.out),
         n=cfg.n,
         interpolate=cfg.interpolate,

@@ -19,7 +19,8 @@ from cnnlab.config.resolvers import unique_dir
 from cnnlab.config.validation import validate_config
 from cnnlab.errors import ConfigError
 from cnnlab.pipeline import train
-from cnnlab.runs.records import ENVIRONMENT_FILE, METRICS_FILE, environment_record, read_metrics
+from cnnlab.runs.layout import ENVIRONMENT_FILE, METRICS_FILE, REPRODUCE_SUFFIX
+from cnnlab.runs.records import environment_record, read_metrics
 from cnnlab.runs.saved_config import copy_run_record, load_run_config, place_run
 
 
@@ -77,7 +78,7 @@ def reproduce(
         )
     original = read_metrics(run_dir)
     validate_config(cfg)  # before a new run dir is claimed
-    target = Path(unique_dir(str(output_dir or run_dir.with_name(run_dir.name + "_reproduce"))))
+    target = Path(unique_dir(str(output_dir or run_dir.with_name(run_dir.name + REPRODUCE_SUFFIX))))
     place_run(cfg, target)
     copy_run_record(run_dir, target)
     warnings = _environment_warnings(run_dir, cfg.seed, str(cfg.trainer.get("accelerator", "auto")))
@@ -125,7 +126,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="run a config that instantiates more than cnnlab uses (see cnnlab.config.trust)",
     )
     parser.add_argument(
-        "--output-dir", type=Path, help="where the rerun goes (default: RUN_DIR_reproduce)"
+        "--output-dir", type=Path, help=f"where the rerun goes (default: RUN_DIR{REPRODUCE_SUFFIX})"
     )
     return parser.parse_args(argv)
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from cnnlab.distributed import RUN_DIR_ENV
 from cnnlab.errors import ConfigError, exit_with
+from cnnlab.runs.layout import HYDRA_DIR, LOG_DIR_ENV, RUN_DIR_ENV
 
-_HYDRA_DIR = ".hydra"  # what Hydra writes into a run directory, besides its job log
 # (run directory, the topmost folder created with it) for each claim of this process
 _claims: list[tuple[Path, Path]] = []
 
@@ -44,7 +43,7 @@ def unique_dir(path: str) -> str:
         exit_with(
             ConfigError(
                 f"cannot create the run directory {candidate} ({error.filename}: "
-                f"{error.strerror}); set CNNLAB_LOG_DIR (or paths.log_dir=) to a folder you "
+                f"{error.strerror}); set {LOG_DIR_ENV} (or paths.log_dir=) to a folder you "
                 "can write to"
             )
         )
@@ -71,7 +70,7 @@ def release_unused_claims() -> None:
 def _hydra_record(entry: Path) -> bool:
     if entry.is_symlink():
         return False
-    if entry.name == _HYDRA_DIR:
+    if entry.name == HYDRA_DIR:
         return entry.is_dir()
     return entry.is_file() and entry.suffix == ".log"
 

@@ -19,6 +19,7 @@ from cnnlab.console import console
 from cnnlab.errors import CheckpointError
 from cnnlab.models.parts import classifier_head
 from cnnlab.runs.checkpoints import load_checkpoint
+from cnnlab.runs.layout import BEST_CHECKPOINT
 
 TASK_PREFIX = "model."  # BaseTask stores the network as `self.model`
 
@@ -59,14 +60,14 @@ def resolve_checkpoint(source: str | Path) -> Path:
     path = Path(source).expanduser()
     if path.is_file():
         return path
-    if (path / "checkpoints" / "best.ckpt").is_file():
-        return path / "checkpoints" / "best.ckpt"
-    runs = sorted(path.glob("*/checkpoints/best.ckpt"), key=lambda p: p.stat().st_mtime)
+    if (path / BEST_CHECKPOINT).is_file():
+        return path / BEST_CHECKPOINT
+    runs = sorted(path.glob(f"*/{BEST_CHECKPOINT}"), key=lambda p: p.stat().st_mtime)
     if runs:
         return runs[-1]
     raise CheckpointError(
         f"`init_from`={source} is neither a checkpoint file, nor a run directory with "
-        "checkpoints/best.ckpt, nor a folder of such runs: train the source run first or fix "
+        f"{BEST_CHECKPOINT}, nor a folder of such runs: train the source run first or fix "
         "the path"
     )
 

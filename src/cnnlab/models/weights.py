@@ -29,6 +29,7 @@ from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from cnnlab.errors import CheckpointError
+from cnnlab.runs.layout import OFFLINE_ENV
 
 DEFAULT = "default"  # every family: its default pretrained weights
 FILE_SUFFIXES = (".pt", ".pth", ".safetensors", ".bin")
@@ -136,7 +137,7 @@ def cached_url_file(url: str) -> Path:
 
 def declared_offline() -> bool:
     """HF_HUB_OFFLINE=1 or CNNLAB_OFFLINE=1: the user says there is no network; do not try."""
-    return any(os.environ.get(k, "").lower() in _TRUE for k in ("HF_HUB_OFFLINE", "CNNLAB_OFFLINE"))
+    return any(os.environ.get(k, "").lower() in _TRUE for k in ("HF_HUB_OFFLINE", OFFLINE_ENV))
 
 
 def reachable(host: str) -> bool:
@@ -160,7 +161,7 @@ def require_download(what: str, host: str, looked_in: list[Path]) -> None:
     if reachable(host):
         return
     why = (
-        "HF_HUB_OFFLINE / CNNLAB_OFFLINE is set" if declared_offline() else f"{host} is unreachable"
+        f"HF_HUB_OFFLINE / {OFFLINE_ENV} is set" if declared_offline() else f"{host} is unreachable"
     )
     raise CheckpointError(
         f"the pretrained weights of {what} are not cached "

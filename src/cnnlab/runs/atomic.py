@@ -21,10 +21,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from cnnlab.errors import StorageError
+from cnnlab.runs.layout import LOG_DIR_ENV
 
 # the write failures a user fixes on their side: what happened, and what to do
-_FULL = "free some space there or set CNNLAB_LOG_DIR to another disk"
-_READ_ONLY = "make the folder writable or set CNNLAB_LOG_DIR to a writable one"
+_FULL = f"free some space there or set {LOG_DIR_ENV} to another disk"
+_READ_ONLY = f"make the folder writable or set {LOG_DIR_ENV} to a writable one"
 DISK_PROBLEMS = {
     errno.ENOSPC: ("the disk is full", _FULL),
     errno.EDQUOT: ("the disk quota is exceeded", _FULL),

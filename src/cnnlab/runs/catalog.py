@@ -17,11 +17,10 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from cnnlab.errors import ConfigError, RunRecordError
-from cnnlab.runs.records import METRICS_FILE, read_metrics
+from cnnlab.runs.layout import CONFIG_FILE, HYDRA_FILE, METRICS_FILE, OVERRIDES_FILE, STATUS_FILE
+from cnnlab.runs.records import read_metrics
 
-STATUS_FILE = "status.json"
 DAMAGED = "damaged"
-ERROR_FILE = "error.txt"
 # where a run lives, not what it did: left out of config comparisons
 _LOCATION_KEYS = ("paths.", "run_name")
 _HIDDEN_CHOICES = ("hydra", "paths")
@@ -49,7 +48,7 @@ class RunRecord:
 
 
 def is_run_dir(path: Path) -> bool:
-    return (path / ".hydra" / "config.yaml").is_file()
+    return (path / CONFIG_FILE).is_file()
 
 
 def read_run(path: Path) -> RunRecord:
@@ -67,11 +66,10 @@ def read_run(path: Path) -> RunRecord:
 
 
 def _read_run(path: Path) -> RunRecord:
-    hydra_dir = path / ".hydra"
-    cfg = _load_yaml(hydra_dir / "config.yaml")
-    hydra_file = hydra_dir / "hydra.yaml"
+    cfg = _load_yaml(path / CONFIG_FILE)
+    hydra_file = path / HYDRA_FILE
     hydra_cfg = _load_yaml(hydra_file).hydra if hydra_file.is_file() else OmegaConf.create()
-    overrides_file = hydra_dir / "overrides.yaml"
+    overrides_file = path / OVERRIDES_FILE
     overrides = list(_load_yaml(overrides_file, ListConfig)) if overrides_file.is_file() else []
     metrics = read_metrics(path) if (path / METRICS_FILE).is_file() else {}
     status, error = _outcome(path, metrics)
@@ -101,10 +99,10 @@ def find_runs(paths: list[Path]) -> list[RunRecord]:
         found = (
             [path]
             if is_run_dir(path)
-            else sorted(p.parent.parent for p in path.rglob(".hydra/config.yaml"))
+            else sorted(p.parent.parent for p in path.rglob(str(CONFIG_FILE)))
         )
         if not found:
-            raise ConfigError(f"{path} holds no runs (no .hydra/config.yaml below it)")
+            raise ConfigError(f"{path} holds no runs (no {CONFIG_FILE} below it)")
         records.extend(read_run(p) for p in found)
     return records
 

@@ -27,8 +27,8 @@ from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from cnnlab.errors import CheckpointError
 from cnnlab.runs.atomic import fsync_folder, write_atomic, write_text_atomic
+from cnnlab.runs.layout import BEST_CHECKPOINT, CHECKSUM_SUFFIX
 
-CHECKSUM_SUFFIX = ".sha256"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -61,7 +61,7 @@ def verify_checkpoint(path: Path) -> bool:
     if sha256_of(path) != recorded[0]:
         raise CheckpointError(
             f"{path} is corrupted: its bytes do not match the SHA-256 recorded in "
-            f"{recorded_file.name}; use another checkpoint (e.g. best.ckpt) or train again"
+            f"{recorded_file.name}; use another checkpoint (e.g. {BEST_CHECKPOINT.name}) or train again"
         )
     return True
 

@@ -10,6 +10,7 @@ import torch
 
 from cnnlab.errors import CheckpointError
 from cnnlab.runs.checkpoint_io import verify_checkpoint
+from cnnlab.runs.layout import BEST_CHECKPOINT
 
 CONFIG_KEY = "cnnlab_config"
 
@@ -34,7 +35,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path).expanduser()
     if path.is_dir():
         raise CheckpointError(
-            f"{path} is a directory; give a checkpoint file such as {path}/checkpoints/best.ckpt"
+            f"{path} is a directory; give a checkpoint file such as {path / BEST_CHECKPOINT}"
         )
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist: check the path (ckpt_path=...)")

@@ -1,20 +1,20 @@
 """The run-directory contract: every file, folder, environment variable and default, in one place.
 
-Everything that reads or writes a run directory takes its names from here (nanoGPT keeps all its
-defaults in one commented block; this is that block for the files cnnlab leaves behind).
+Everything that reads or writes a run directory takes its names from here, the way nanoGPT keeps
+all its defaults in one commented block:
 
     $CNNLAB_LOG_DIR (default outputs)/
-      <run_name>/<date>_<time>/              one run, never reused (a suffix _1, _2 if taken)
+      <run_name>/<date>_<time>/              one run, never reused (suffix _1, _2 if taken)
         .hydra/config.yaml, overrides.yaml, hydra.yaml   what ran, as Hydra saved it
-        checkpoints/best.ckpt, last.ckpt       + <name>.ckpt.sha256 beside each
+        checkpoints/best.ckpt, last.ckpt       each with NAME.ckpt.sha256 beside it
         metrics.json                           final val/ and test/ metrics of the best checkpoint
         environment.json                       versions, git commit, seed, device, command
-        status.json, error.txt                 a sweep job's outcome
-        train.log                              what the console showed
-        .lock                                  held while a process trains here
+        status.json, error.txt                 a sweep job's outcome (and its traceback)
+        train.log                              what the console showed, the error included
+        train.lock                             flock-ed by the process training here; its PID
       multirun/<run_name>/<date>_<time>/       a sweep: <job number>/ per job, summary.csv/.md
-      eval/<date>_<time>/                      cnnlab-eval's metrics.json
-    <run dir>_reproduce/                       cnnlab-reproduce's rerun
+      eval/<date>_<time>/                      cnnlab-eval's own metrics.json
+    <run dir>_reproduce/                       cnnlab-reproduce's rerun of <run dir>
 """
 
 from __future__ import annotations
@@ -22,34 +22,33 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# environment variables
-LOG_DIR_ENV = "CNNLAB_LOG_DIR"  # where run directories go
-DATA_DIR_ENV = "CNNLAB_DATA_DIR"  # where downloaded data sets go
+# Environment variables
+LOG_DIR_ENV = "CNNLAB_LOG_DIR"  # where run directories go (conf/paths reads it too)
+DATA_DIR_ENV = "CNNLAB_DATA_DIR"  # where downloaded data sets go (conf/paths)
+OFFLINE_ENV = "CNNLAB_OFFLINE"  # 1: never try to download pretrained weights
 RUN_DIR_ENV = "CNNLAB_RUN_DIR"  # set while a job trains: its DDP ranks join this run directory
 JOB_ARGS_ENV = "CNNLAB_JOB_ARGS"  # set while a job trains: the overrides its ranks compose
-OFFLINE_ENV = "CNNLAB_OFFLINE"  # 1: never try to download weights
 DEFAULT_LOG_DIR = "outputs"
-DEFAULT_DATA_DIR = "data"
 
-# inside a run directory
-HYDRA_DIR = ".hydra"
-CONFIG_FILE = f"{HYDRA_DIR}/config.yaml"
-HYDRA_FILE = f"{HYDRA_DIR}/hydra.yaml"
-OVERRIDES_FILE = f"{HYDRA_DIR}/overrides.yaml"
+# Inside a run directory
+HYDRA_DIR = ".hydra"  # Hydra's record of the job, three files:
+CONFIG_FILE = Path(HYDRA_DIR) / "config.yaml"  # the composed config, every override applied
+HYDRA_FILE = Path(HYDRA_DIR) / "hydra.yaml"  # Hydra's own settings (answers ${hydra:...})
+OVERRIDES_FILE = Path(HYDRA_DIR) / "overrides.yaml"  # the command-line overrides
 CHECKPOINT_DIR = "checkpoints"
-BEST_CHECKPOINT = f"{CHECKPOINT_DIR}/best.ckpt"
-LAST_CHECKPOINT = f"{CHECKPOINT_DIR}/last.ckpt"
-CHECKSUM_SUFFIX = ".sha256"
-METRICS_FILE = "metrics.json"
+BEST_CHECKPOINT = Path(CHECKPOINT_DIR) / "best.ckpt"  # best by the task's monitored metric
+LAST_CHECKPOINT = Path(CHECKPOINT_DIR) / "last.ckpt"  # after every epoch, SIGTERM and Ctrl-C
+CHECKSUM_SUFFIX = ".sha256"  # beside every checkpoint: NAME.ckpt.sha256
+METRICS_FILE = "metrics.json"  # written once a run has finished: it marks a run as finished
 ENVIRONMENT_FILE = "environment.json"
-STATUS_FILE = "status.json"
-ERROR_FILE = "error.txt"
-LOG_FILE = "train.log"
-LOCK_FILE = ".lock"
+STATUS_FILE = "status.json"  # a sweep job's outcome: ok, failed
+ERROR_FILE = "error.txt"  # a failed sweep job's traceback
+RUN_LOG = "train.log"
+LOCK_FILE = "train.lock"
 
-# beside run directories
+# Beside run directories
 SUMMARY_NAME = "summary"  # summary.csv and summary.md in a sweep directory
-REPRODUCE_SUFFIX = "_reproduce"
+REPRODUCE_SUFFIX = "_reproduce"  # RUN_DIR_reproduce: where cnnlab-reproduce reruns RUN_DIR
 
 
 def log_dir() -> Path:

@@ -18,8 +18,7 @@ from pathlib import Path
 from cnnlab.distributed import is_launching_process
 from cnnlab.errors import RunInUseError
 from cnnlab.runs.atomic import DISK_PROBLEMS, storage_error
-
-LOCK_FILE = "train.lock"
+from cnnlab.runs.layout import LOCK_FILE
 
 
 @contextmanager

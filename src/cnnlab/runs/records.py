@@ -15,9 +15,8 @@ import torch
 
 from cnnlab.errors import RunRecordError
 from cnnlab.runs.atomic import write_json_atomic
+from cnnlab.runs.layout import ENVIRONMENT_FILE, METRICS_FILE
 
-METRICS_FILE = "metrics.json"
-ENVIRONMENT_FILE = "environment.json"
 PACKAGES = (
     "cnnlab",
     "torch",

@@ -14,7 +14,6 @@ message, the runs that are not, and takes the newest one that is.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,11 +24,10 @@ from cnnlab.console import console
 from cnnlab.errors import CheckpointError, CnnlabError, ConfigError
 from cnnlab.runs.catalog import is_run_dir
 from cnnlab.runs.checkpoints import load_checkpoint
+from cnnlab.runs.layout import CONFIG_FILE, LAST_CHECKPOINT, LOG_DIR_ENV, METRICS_FILE, log_dir
 from cnnlab.runs.lock import in_use_error, lock_holder
-from cnnlab.runs.records import METRICS_FILE
 from cnnlab.runs.saved_config import load_run_config, place_run
 
-LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 _ARGS = ("resume", "trust")
 
 
@@ -45,7 +43,7 @@ def resumed_config(args: Sequence[str]) -> DictConfig:
         raise ConfigError(
             f"resume= continues a run with its saved config and takes no other arguments "
             f"(got {' '.join(other)}); to train with changes, start a new run with "
-            "ckpt_path=RUN_DIR/checkpoints/last.ckpt and your overrides"
+            f"ckpt_path=RUN_DIR/{LAST_CHECKPOINT} and your overrides"
         )
     run_dir = resumable_run(options["resume"])
     cfg = load_run_config(run_dir, trust=options.get("trust", "false").lower() == "true")
@@ -62,10 +60,10 @@ def resumed_config(args: Sequence[str]) -> DictConfig:
 def resumable_run(spec: str) -> Path:
     """A run directory given by path, or `latest`: the newest unfinished run in the log dir."""
     if spec == "latest":
-        return latest_unfinished(Path(os.environ.get("CNNLAB_LOG_DIR", "outputs")))
+        return latest_unfinished(log_dir())
     run_dir = Path(spec).expanduser()
     if not is_run_dir(run_dir):
-        raise ConfigError(f"resume={spec}: not a run directory (no .hydra/config.yaml in it)")
+        raise ConfigError(f"resume={spec}: not a run directory (no {CONFIG_FILE} in it)")
     if (run_dir / METRICS_FILE).is_file():
         raise ConfigError(
             f"resume={spec}: this run finished (it has {METRICS_FILE}); nothing to resume"
@@ -105,7 +103,7 @@ def latest_unfinished(log_dir: Path) -> Path:
     if not candidates:
         raise ConfigError(
             f"resume=latest: no unfinished run with a {LAST_CHECKPOINT} under {log_dir}/ "
-            "(set CNNLAB_LOG_DIR if your runs are elsewhere)"
+            f"(set {LOG_DIR_ENV} if your runs are elsewhere)"
         )
     candidates.sort(key=lambda run: (run / LAST_CHECKPOINT).stat().st_mtime, reverse=True)
     for run_dir in candidates:

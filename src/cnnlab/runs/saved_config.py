@@ -19,8 +19,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from cnnlab.config.trust import check_no_interpolation, check_trusted
 from cnnlab.errors import ConfigError
 from cnnlab.runs.atomic import write_text_atomic
+from cnnlab.runs.layout import CONFIG_FILE, HYDRA_DIR, HYDRA_FILE
 
-HYDRA_DIR = ".hydra"
 # the parts of hydra.yaml a rerun uses (the job reads runtime and job values; DDP ranks compose
 # their config from the overrides)
 _HYDRA_PARTS = ("runtime", "job", "overrides")
@@ -32,11 +32,11 @@ def load_run_config(run_dir: Path, trust: bool = False) -> DictConfig:
     A config is code (`_target_`), so targets outside the trusted libraries need `trust`.
     Then `place_run` says where the new work goes.
     """
-    config_file = run_dir / HYDRA_DIR / "config.yaml"
-    hydra_file = run_dir / HYDRA_DIR / "hydra.yaml"
+    config_file = run_dir / CONFIG_FILE
+    hydra_file = run_dir / HYDRA_FILE
     if not config_file.is_file() or not hydra_file.is_file():
         raise ConfigError(
-            f"{run_dir} is not a cnnlab run directory (no .hydra/config.yaml and hydra.yaml); "
+            f"{run_dir} is not a cnnlab run directory (no {CONFIG_FILE} and {HYDRA_FILE}); "
             "give a directory that cnnlab-train created"
         )
     cfg = load_yaml(config_file)
@@ -99,6 +99,5 @@ def place_run(cfg: DictConfig, output_dir: Path) -> None:
 
 def copy_run_record(run_dir: Path, output_dir: Path) -> None:
     """Give `output_dir` the saved config files, so it can be resumed or reproduced in turn."""
-    target = output_dir / HYDRA_DIR
-    shutil.copytree(run_dir / HYDRA_DIR, target, dirs_exist_ok=True)
-    write_text_atomic(target / "hydra.yaml", OmegaConf.to_yaml(HydraConfig.instance().cfg))
+    shutil.copytree(run_dir / HYDRA_DIR, output_dir / HYDRA_DIR, dirs_exist_ok=True)
+    write_text_atomic(output_dir / HYDRA_FILE, OmegaConf.to_yaml(HydraConfig.instance().cfg))

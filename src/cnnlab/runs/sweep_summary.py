@@ -26,12 +26,11 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from cnnlab.runs.atomic import write_json_atomic, write_text_atomic
-from cnnlab.runs.catalog import DAMAGED, ERROR_FILE, STATUS_FILE, RunRecord, rank, show, sweep_jobs
+from cnnlab.runs.catalog import DAMAGED, RunRecord, rank, show, sweep_jobs
+from cnnlab.runs.layout import ERROR_FILE, STATUS_FILE, SUMMARY_NAME
 from cnnlab.runs.tables import render
 
 log = logging.getLogger(__name__)
-
-SUMMARY_NAME = "summary"
 
 
 class SweepSummary(Callback):

@@ -15,8 +15,6 @@ Studies: `cluttered` (digits 0-4 -> 5-9 on cluttered 32x32 canvases, where trans
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
 import sys
@@ -31,6 +29,8 @@ from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import unique_dir
 from cnnlab.errors import TrainingError
 from cnnlab.runs.atomic import write_text_atomic
+from cnnlab.runs.layout import DEFAULT_LOG_DIR, LOG_DIR_ENV, log_dir
+from cnnlab.runs.records import read_metrics
 
 SCRATCH = "scratch (random init, all trained)"
 
@@ -95,7 +95,7 @@ def train_run(experiment: str, run_dir: Path, overrides: list[str]) -> float:
 
 def read_result(run_dir: Path, seconds: float) -> RunResult:
     """Test accuracy from metrics.json, trainable parameters per phase from TensorBoard."""
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics = read_metrics(run_dir)
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
     counts = [int(e.value) for e in events.Scalars("train/trainable_params")]
@@ -147,7 +147,7 @@ def run_study(
     """Train the source, then every variant for every label count and seed; return the table."""
     source_dir = study_dir / "source"
     train_run(study.source, source_dir, overrides)
-    source_acc = json.loads((source_dir / "metrics.json").read_text())["test/acc"]
+    source_acc = read_metrics(source_dir)["test/acc"]
     results: dict[int, dict[str, list[RunResult]]] = {}
     for count in labels:
         results[count] = {name: [] for name in study.variants}
@@ -175,13 +175,12 @@ def main(argv: list[str] | None = None) -> None:
         "--out",
         type=Path,
         default=None,
-        help="study folder (default $CNNLAB_LOG_DIR or outputs, /transfer_study/<time>)",
+        help=f"study folder (default ${LOG_DIR_ENV} or {DEFAULT_LOG_DIR}, /transfer_study/<time>)",
     )
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every run")
     args = parser.parse_args(argv)
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    log_dir = Path(os.environ.get("CNNLAB_LOG_DIR", "outputs"))
-    study_dir = Path(unique_dir(str(args.out or log_dir / "transfer_study" / stamp)))
+    study_dir = Path(unique_dir(str(args.out or log_dir() / "transfer_study" / stamp)))
     table = run_study(STUDIES[args.study], study_dir, args.seeds, args.labels, args.overrides)
     print(f"\n{table}\nwritten to {study_dir / 'comparison.md'}")
 
