@@ -61,7 +61,8 @@ def verify_checkpoint(path: Path) -> bool:
     if sha256_of(path) != recorded[0]:
         raise CheckpointError(
             f"{path} is corrupted: its bytes do not match the SHA-256 recorded in "
-            f"{recorded_file.name}; use another checkpoint (e.g. {BEST_CHECKPOINT.name}) or train again"
+            f"{recorded_file.name}; use another checkpoint (e.g. {BEST_CHECKPOINT.name}) or "
+            "train again"
         )
     return True
 
