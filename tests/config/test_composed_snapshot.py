@@ -17,7 +17,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 sys.path.insert(0, str(Path(__file__).parents[2]))  # `tests.conftest` when run as a script
-from tests.conftest import compose_config  # noqa: E402
+from tests.conftest import compose_config
 
 RUN_DIR = Path("RUN_DIR")  # a placeholder: composing creates no directory
 SNAPSHOT = Path(__file__).with_name("composed_configs.json")
