@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parents[2]))  # `tests.` when run as a script
@@ -23,7 +24,9 @@ from cnnlab.data.digit_canvas import DigitCanvasDataModule
 from cnnlab.data.digits import DigitsDataModule, load_digit_arrays
 from cnnlab.data.image_folder import ImageFolderDataModule
 from cnnlab.data.segmentation_folder import SegmentationFolderDataModule
+from cnnlab.data.splits import seeded_split
 from cnnlab.data.torchvision_sets import TorchvisionDataModule
+from cnnlab.errors import ConfigError, DataError
 from tests.data.test_torchvision_sets import write_mnist
 
 BEFORE = Path(__file__).with_name("splits_before.json")
@@ -134,6 +137,28 @@ def test_digit_splits_are_disjoint_and_cover_the_digits(seed: int) -> None:
     ]
     images, _ = load_digit_arrays()
     assert Counter(rows) == Counter(bytes(image.numpy().tobytes()) for image in images)
+
+
+@pytest.mark.parametrize("size", [3, 10, 101])
+def test_parts_are_disjoint_sized_by_fraction_and_keep_the_rest(size: int) -> None:
+    val, test, train = seeded_split(size, {"val_fraction": 0.2, "test_fraction": 0.1}, 3)
+    assert sorted(torch.cat([val, test, train]).tolist()) == list(range(size))
+    assert (len(val), len(test)) == (max(1, round(size * 0.2)), max(1, round(size * 0.1)))
+    assert [p.tolist() for p in seeded_split(size, {"f": 0.2}, 3)] == [
+        p.tolist() for p in seeded_split(size, {"f": 0.2}, torch.Generator().manual_seed(3))
+    ]
+
+
+def test_a_fraction_outside_0_1_names_its_argument() -> None:
+    with pytest.raises(ConfigError, match=r"^val_fraction=0 must be a fraction between 0 and 1"):
+        seeded_split(10, {"val_fraction": 0}, 0)
+    with pytest.raises(ConfigError, match=r"test_fraction=1\.5"):
+        DigitsDataModule(num_classes=10, in_channels=1, image_size=8, test_fraction=1.5).setup()
+
+
+def test_too_few_samples_for_the_fractions_is_a_data_error() -> None:
+    with pytest.raises(DataError, match=r"^2 samples leave none for training after val_fraction"):
+        seeded_split(2, {"val_fraction": 0.1, "test_fraction": 0.1}, 0)
 
 
 if __name__ == "__main__":

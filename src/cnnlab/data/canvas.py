@@ -17,6 +17,7 @@ from torch import Tensor
 
 from cnnlab.data.digits import load_digit_arrays
 from cnnlab.data.in_memory import Arrays, InMemoryDataModule
+from cnnlab.data.splits import seeded_split
 from cnnlab.errors import ConfigError
 
 
@@ -55,10 +56,11 @@ class CanvasDataModule(InMemoryDataModule):
     def load(self) -> dict[str, Arrays]:
         digits, labels = load_digit_arrays()
         generator = torch.Generator().manual_seed(self.seed)
-        order = torch.randperm(len(digits), generator=generator)
-        n_test = round(len(digits) * self.test_fraction)
+        test_pool, train_pool = seeded_split(
+            len(digits), {"test_fraction": self.test_fraction}, generator
+        )
         n_test_images = round(self.num_images * self.test_fraction)
-        pools = {"test": order[:n_test], "train": order[n_test:]}
+        pools = {"test": test_pool, "train": train_pool}
         sizes = {"test": n_test_images, "train": self.num_images - n_test_images}
         return {
             split: self.draw(digits[pool], labels[pool], sizes[split], generator)

@@ -12,6 +12,7 @@ from torchvision import datasets
 from torchvision.transforms import v2
 
 from cnnlab.data.files import FileDataModule
+from cnnlab.data.splits import seeded_split
 from cnnlab.errors import ConfigError, DataError
 
 
@@ -113,12 +114,10 @@ class ImageFolderDataModule(FileDataModule):
                     f"{self.root / self.train_dir} has {train.classes}: use the same class folders"
                 )
         else:
-            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.seed))
-            n_val = max(1, round(len(train) * self.val_fraction))
-            train, val = (
-                Subset(train, order[n_val:].tolist()),
-                Subset(train, order[:n_val].tolist()),
+            val_part, train_part = seeded_split(
+                len(train), {"val_fraction": self.val_fraction}, self.seed
             )
+            train, val = Subset(train, train_part.tolist()), Subset(train, val_part.tolist())
         test = self._folder(self.test_dir) if self.test_dir is not None else val
         self.datasets = {"train": train, "val": val, "test": test}
 

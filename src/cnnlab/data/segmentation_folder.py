@@ -16,7 +16,8 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset, Subset
 
-from cnnlab.data.mask_files import MaskFilesDataModule, PairedTransform, seeded_split
+from cnnlab.data.mask_files import MaskFilesDataModule, PairedTransform
+from cnnlab.data.splits import seeded_split
 from cnnlab.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -100,16 +101,10 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
         for _, mask_path in pairs:
             self._check_mask(mask_path, transform)
         dataset = MaskPairs(pairs, transform)
-        val, test, train = seeded_split(
-            len(pairs), [self.val_fraction, self.test_fraction], self.seed
-        )
-        if not train:
-            raise DataError(
-                f"{len(pairs)} image/mask pairs in {self.root} leave none for training after "
-                f"val_fraction={self.val_fraction} and test_fraction={self.test_fraction}"
-            )
+        fractions = {"val_fraction": self.val_fraction, "test_fraction": self.test_fraction}
+        val, test, train = seeded_split(len(pairs), fractions, self.seed)
         self.datasets = {
-            name: Subset(dataset, part)
+            name: Subset(dataset, part.tolist())
             for name, part in zip(("train", "val", "test"), (train, val, test), strict=True)
         }
 
