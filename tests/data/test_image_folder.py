@@ -30,7 +30,9 @@ def make(root: Path, **kwargs) -> ImageFolderDataModule:
     options = {
         "root": str(root),
         "num_classes": 2,
+        "in_channels": 3,
         "image_size": 16,
+        "val_fraction": 0.2,
         "batch_size": 4,
         "num_workers": 0,
     }

@@ -37,8 +37,8 @@ def write_pets(root: Path, trainval: int = 6, test: int = 2) -> None:
 
 
 def pets(root: Path, **options) -> OxfordPetsDataModule:
-    options = {"num_classes": 3, "image_size": 8, "num_workers": 0, "batch_size": 4, **options}
-    return OxfordPetsDataModule(str(root), **options)
+    options = {"num_classes": 3, "in_channels": 3, "image_size": 8, "val_fraction": 0.1, **options}
+    return OxfordPetsDataModule(root=str(root), num_workers=0, batch_size=4, **options)
 
 
 def test_trimaps_become_background_pet_border_classes(tmp_path):

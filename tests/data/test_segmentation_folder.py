@@ -30,8 +30,8 @@ def class_mask(size: int = 12) -> np.ndarray:
 
 
 def folder(root: Path, **options) -> SegmentationFolderDataModule:
-    options = {"num_classes": 3, "image_size": 6, "num_workers": 0, "seed": 0, **options}
-    return SegmentationFolderDataModule(str(root), **options)
+    options = {"num_classes": 3, "in_channels": 3, "image_size": 6, "seed": 0, **options}
+    return SegmentationFolderDataModule(root=str(root), num_workers=0, **options)
 
 
 def test_pairs_are_read_resized_together_and_split(tmp_path):

@@ -65,7 +65,7 @@ def capture(root: Path) -> dict[str, dict[str, list]]:
     """The splits of every kind of data module, keyed `<module>/seed=<seed>[/option]`."""
     write_files(root)
     write_mnist(root / "mnist", "MNIST", n_train=50, n_test=10)
-    small = {"num_images": 40, "image_size": 16}
+    small = {"num_images": 40, "in_channels": 1, "image_size": 16}
     splits = {}
     for seed in SEEDS:
         splits[f"digits/seed={seed}"] = in_memory_targets(
@@ -83,20 +83,25 @@ def capture(root: Path) -> dict[str, dict[str, list]]:
             )
         )  # fmt: skip
         splits[f"cluttered_digits/seed={seed}"] = in_memory_targets(
-            ClutteredDigitsDataModule(seed=seed, **small)
+            ClutteredDigitsDataModule(num_classes=10, seed=seed, **small)
         )
         splits[f"digit_canvas/seed={seed}"] = in_memory_targets(
             DigitCanvasDataModule(num_classes=11, seed=seed, **small)
         )
         splits[f"image_folder/seed={seed}"] = subset_indices(
             ImageFolderDataModule(
-                root=str(root), train_dir="folder", val_dir=None, num_classes=2,
-                image_size=4, seed=seed, num_workers=0,
+                root=str(root), train_dir="folder", val_dir=None, num_classes=2, in_channels=3,
+                image_size=4, val_fraction=0.2, seed=seed, num_workers=0,
             )
         )  # fmt: skip
         splits[f"segmentation_folder/seed={seed}"] = subset_indices(
             SegmentationFolderDataModule(
-                root=str(root / "pairs"), num_classes=1, image_size=4, seed=seed, num_workers=0
+                root=str(root / "pairs"),
+                num_classes=1,
+                in_channels=3,
+                image_size=4,
+                seed=seed,
+                num_workers=0,
             )
         )
     return splits

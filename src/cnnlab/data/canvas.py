@@ -30,16 +30,13 @@ class CanvasDataModule(InMemoryDataModule):
 
     def __init__(
         self,
-        num_classes: int,
-        image_size: int,
-        in_channels: int = 1,
-        batch_size: int = 32,
-        augment: dict[str, Any] | None = None,
+        *,
         num_images: int = 2000,
         digit_size: tuple[float, float] = (0.3, 0.5),
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, batch_size, augment, **kwargs)
+        super().__init__(**kwargs)
+        in_channels = self.in_channels
         if in_channels != 1:
             raise ConfigError(
                 f"data.in_channels={in_channels}: digit canvases are grey, set it to 1"

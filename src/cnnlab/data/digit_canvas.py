@@ -27,8 +27,7 @@ class DigitCanvasDataModule(CanvasDataModule):
 
     def __init__(
         self,
-        num_classes: int,
-        image_size: int = 64,
+        *,
         max_digits: int = 3,
         ink_threshold: float = 0.3,
         binary: bool = False,
@@ -40,7 +39,8 @@ class DigitCanvasDataModule(CanvasDataModule):
                 f"data.{label_options[0]} selects images by their label, but digit canvases have "
                 "masks, not labels: remove it (use data.binary for digit vs background)"
             )
-        super().__init__(num_classes, image_size, **kwargs)
+        super().__init__(**kwargs)
+        num_classes = self.num_classes
         expected = 2 if binary else 11
         if num_classes != expected:
             kind = "binary masks (background, digit)" if binary else "background + 10 digits"

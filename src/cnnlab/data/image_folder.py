@@ -35,39 +35,16 @@ class ImageFolderDataModule(FileDataModule):
 
     def __init__(
         self,
+        *,
         root: str,
-        num_classes: int,
-        image_size: int,
-        in_channels: int = 3,
-        batch_size: int = 32,
-        augment: dict[str, Any] | None = None,
         train_dir: str = "train",
         val_dir: str | None = "val",
         test_dir: str | None = None,
-        val_fraction: float = 0.2,
-        seed: int = 0,
-        mean: list[float] | None = None,
-        std: list[float] | None = None,
-        num_workers: int = 2,
-        pin_memory: bool = False,
-        persistent_workers: bool = True,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            num_classes,
-            in_channels,
-            image_size,
-            batch_size,
-            augment,
-            mean,
-            std,
-            num_workers,
-            pin_memory,
-            persistent_workers,
-        )
+        super().__init__(**kwargs)
         self.root = Path(root).expanduser()
         self.train_dir, self.val_dir, self.test_dir = train_dir, val_dir, test_dir
-        self.val_fraction = val_fraction
-        self.seed = seed
 
     def _transform(self) -> v2.Compose:
         steps: list[Any] = [v2.Resize((self.image_size, self.image_size), antialias=True)]

@@ -32,24 +32,17 @@ class InMemoryDataModule(ImageDataModule):
 
     def __init__(
         self,
-        num_classes: int,
-        in_channels: int,
-        image_size: int,
-        batch_size: int = 64,
-        augment: dict[str, Any] | None = None,
-        val_fraction: float = 0.15,
+        *,
         test_fraction: float = 0.15,
-        seed: int = 0,
         normalize: bool = True,
         classes: list[int] | None = None,
         train_per_class: int | None = None,
         loader: Literal["device", "dataloader"] = "device",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, batch_size, augment)
+        super().__init__(**kwargs)
         self.loader = loader
-        self.val_fraction = val_fraction
         self.test_fraction = test_fraction
-        self.seed = seed
         self.normalize = normalize
         self.classes = list(classes) if classes is not None else None
         if self.classes is not None:  # renumbered 0..k-1, but shown under their own labels

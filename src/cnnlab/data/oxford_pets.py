@@ -29,17 +29,14 @@ class OxfordPetsDataModule(MaskFilesDataModule):
 
     def __init__(
         self,
+        *,
         root: str,
-        num_classes: int,
-        image_size: int = 128,
-        in_channels: int = 3,
         download: bool = False,
         trimap: Literal["three_class", "binary"] = "three_class",
-        val_fraction: float = 0.1,
-        seed: int = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, **kwargs)
+        super().__init__(**kwargs)
+        num_classes = self.num_classes
         if trimap not in TRIMAP_CLASSES:
             raise ConfigError(f"data.trimap={trimap!r}: choose one of {list(TRIMAP_CLASSES)}")
         expected = len(CLASS_NAMES[trimap])
@@ -51,8 +48,6 @@ class OxfordPetsDataModule(MaskFilesDataModule):
         self.root = Path(root).expanduser()
         self.download = download
         self.trimap = trimap
-        self.val_fraction = val_fraction
-        self.seed = seed
         self.class_names = list(CLASS_NAMES[trimap])
 
     def prepare_data(self) -> None:

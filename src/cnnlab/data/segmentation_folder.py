@@ -61,21 +61,18 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
 
     def __init__(
         self,
+        *,
         root: str,
-        num_classes: int,
-        image_size: int,
-        in_channels: int = 3,
         images_dir: str = "images",
         masks_dir: str = "masks",
         palette: list[list[int]] | None = None,
         class_names: list[str] | None = None,
         ignore_index: int | None = None,
-        val_fraction: float = 0.15,
         test_fraction: float = 0.15,
-        seed: int = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, **kwargs)
+        super().__init__(**kwargs)
+        num_classes = self.num_classes
         if palette is not None and len(palette) != num_classes:
             raise ConfigError(
                 f"data.palette has {len(palette)} colours but data.num_classes={num_classes}: "
@@ -89,7 +86,7 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
         self.images_dir, self.masks_dir = self.root / images_dir, self.root / masks_dir
         self.palette = palette
         self.ignore_index = ignore_index
-        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
+        self.test_fraction = test_fraction
         if class_names is not None:
             self.class_names = list(class_names)
 

@@ -28,15 +28,13 @@ class TorchvisionDataModule(InMemoryDataModule):
 
     def __init__(
         self,
+        *,
         name: Literal["mnist", "fashion_mnist", "cifar10"],
         root: str,
-        num_classes: int,
-        in_channels: int,
-        image_size: int,
         download: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, **kwargs)
+        super().__init__(**kwargs)
         if name not in DATASETS:
             raise DataError(
                 f"unknown torchvision data set {name!r}; choose one of {list(DATASETS)}"
