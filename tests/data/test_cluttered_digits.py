@@ -64,5 +64,5 @@ def test_class_subset_and_few_labels() -> None:
 
 
 def test_bad_digit_size_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match=r"data.digit_size=\[0.6, 0.2\] must be \[min, max\]"):
+    with pytest.raises(ConfigError, match=r"^digit_size=\[0.6, 0.2\] must be \[min, max\]"):
         ClutteredDigitsDataModule(**SHAPE, digit_size=(0.6, 0.2))

@@ -69,11 +69,11 @@ def test_missing_files_fail_fast_naming_the_folder_and_the_fix(tmp_path):
     assert time.monotonic() - start < 5
     message = str(raised.value)
     assert str(tmp_path / "oxford-iiit-pet") in message
-    assert "data.download=true" in message
+    assert "download=true" in message
 
 
 def test_class_count_must_match_the_trimap_choice(tmp_path):
-    with pytest.raises(ConfigError, match=r"data\.trimap=binary has 2 classes"):
+    with pytest.raises(ConfigError, match=r"trimap=binary has 2 classes"):
         pets(tmp_path, num_classes=3, trimap="binary")
 
 

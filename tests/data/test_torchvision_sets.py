@@ -13,7 +13,7 @@ import torch
 from torchvision.datasets import CIFAR10
 
 from cnnlab.data.torchvision_sets import TorchvisionDataModule
-from cnnlab.errors import DataError
+from cnnlab.errors import ConfigError, DataError
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -104,11 +104,12 @@ def test_absent_files_fail_fast_saying_where_they_go(tmp_path: Path, download: b
         datamodule.prepare_data()
     message = str(error.value)
     assert str(tmp_path / "data" / "MNIST" / "raw") in message
-    assert "data.root" in message and "data.download=true" in message
+    assert "root=" in message and "download=true" in message
+    assert "`data.download`=true" in error.value.at("data").message  # named by config path
 
 
 def test_unknown_name_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="choose one of"):
+    with pytest.raises(ConfigError, match="name='svhn' is not a torchvision data set"):
         TorchvisionDataModule(
             name="svhn", root=str(tmp_path), num_classes=10, in_channels=3, image_size=32
         )  # type: ignore[arg-type]

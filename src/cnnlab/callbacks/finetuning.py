@@ -49,8 +49,8 @@ class Finetuning(BaseFinetuning):
         super().__init__()
         if trainable_blocks < 1 or (unfreeze_blocks is not None and unfreeze_blocks < 1):
             raise ConfigError(
-                "callbacks.finetuning.trainable_blocks and unfreeze_blocks count backbone blocks "
-                "and must be at least 1 (use freeze=backbone to train the head only)"
+                "`trainable_blocks` and `unfreeze_blocks` count backbone blocks and must be at "
+                "least 1 (set `freeze` to backbone to train the head only)"
             )
         self.freeze_policy = freeze
         self.trainable_blocks = trainable_blocks

@@ -25,7 +25,6 @@ class NonFiniteLossGuard(pl.Callback):
         if loss is not None and not torch.isfinite(loss).all():
             raise TrainingError(
                 f"train/loss became {loss.item()} at epoch {trainer.current_epoch}, step "
-                f"{trainer.global_step}: lower the learning rate (task.optimizer.lr), set "
-                "trainer.gradient_clip_val, or check the data for NaNs. Checkpoints saved "
-                "before this stay in the run directory."
+                f"{trainer.global_step}: lower the learning rate, clip the gradients, or check "
+                "the data for NaNs (checkpoints saved before this stay in the run directory)"
             )

@@ -36,15 +36,14 @@ class CanvasDataModule(InMemoryDataModule):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        in_channels = self.in_channels
-        if in_channels != 1:
+        if self.in_channels != 1:
             raise ConfigError(
-                f"data.in_channels={in_channels}: digit canvases are grey, set it to 1"
+                f"`in_channels`={self.in_channels}: digit canvases are grey, set `in_channels`=1"
             )
         low, high = digit_size
         if not 0 < low <= high <= 1:
             raise ConfigError(
-                f"data.digit_size={list(digit_size)} must be [min, max] fractions of the canvas "
+                f"`digit_size`={list(digit_size)} must be [min, max] fractions of the canvas "
                 "side with 0 < min <= max <= 1"
             )
         self.num_images = num_images

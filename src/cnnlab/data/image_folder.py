@@ -62,7 +62,7 @@ class ImageFolderDataModule(FileDataModule):
         if not path.is_dir():
             raise DataError(
                 f"image folder {path} does not exist: expected {self.root}/{name}/<class>/<image> "
-                "(set data.root, or data.train_dir / data.val_dir / data.test_dir)"
+                "(set `root`, or `train_dir` / `val_dir` / `test_dir`)"
             )
         try:
             folder = datasets.ImageFolder(str(path), transform=self._transform(), loader=load_image)
@@ -78,9 +78,9 @@ class ImageFolderDataModule(FileDataModule):
         train = self._folder(self.train_dir)
         if len(train.classes) != self.num_classes:
             raise ConfigError(
-                f"data.num_classes={self.num_classes} but {self.root / self.train_dir} has "
+                f"`num_classes`={self.num_classes} but {self.root / self.train_dir} has "
                 f"{len(train.classes)} class folders ({', '.join(train.classes)}): set "
-                f"data.num_classes={len(train.classes)}"
+                f"`num_classes`={len(train.classes)}"
             )
         self.class_names = list(train.classes)
         if self.val_dir is not None:

@@ -98,8 +98,8 @@ class InMemoryDataModule(ImageDataModule):
         found = int(train_targets.max()) + 1
         if found != self.num_classes:
             raise ConfigError(
-                f"data.num_classes={self.num_classes} but the {type(self).__name__} training split "
-                f"has {found} classes: set data.num_classes={found}"
+                f"`num_classes`={self.num_classes} but the {type(self).__name__} training split "
+                f"has {found} classes: set `num_classes`={found}"
             )
 
     def dataloader(self, split: str, shuffle: bool = False) -> DeviceBatches | DataLoader:

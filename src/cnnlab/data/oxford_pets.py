@@ -38,12 +38,12 @@ class OxfordPetsDataModule(MaskFilesDataModule):
         super().__init__(**kwargs)
         num_classes = self.num_classes
         if trimap not in TRIMAP_CLASSES:
-            raise ConfigError(f"data.trimap={trimap!r}: choose one of {list(TRIMAP_CLASSES)}")
+            raise ConfigError(f"`trimap`={trimap!r}: choose one of {list(TRIMAP_CLASSES)}")
         expected = len(CLASS_NAMES[trimap])
         if num_classes != expected:
             raise ConfigError(
-                f"data.num_classes={num_classes} but data.trimap={trimap} has {expected} classes: "
-                f"set data.num_classes={expected}"
+                f"`num_classes`={num_classes} but `trimap`={trimap} has {expected} classes: "
+                f"set `num_classes`={expected}"
             )
         self.root = Path(root).expanduser()
         self.download = download
@@ -67,9 +67,9 @@ class OxfordPetsDataModule(MaskFilesDataModule):
                 str(self.root), split, "segmentation", transforms=transform, download=self.download
             )
         except Exception as error:  # RuntimeError, URLError, OSError... from torchvision
-            how = "the download failed (no network?)" if self.download else "data.download=false"
+            how = "the download failed (no network?)" if self.download else "`download` is off"
             raise DataError(
                 f"Oxford-IIIT Pet is not under {self.root / 'oxford-iiit-pet'} (images/ and "
-                f"annotations/) and {how}: {error}. Put the files there (data.root={self.root}), "
-                "or set data.download=true on a machine with internet (about 800 MB)."
+                f"annotations/) and {how}: {error}. Put the files there (`root`={self.root}), "
+                "or set `download`=true on a machine with internet (about 800 MB)."
             ) from None

@@ -75,12 +75,13 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
         num_classes = self.num_classes
         if palette is not None and len(palette) != num_classes:
             raise ConfigError(
-                f"data.palette has {len(palette)} colours but data.num_classes={num_classes}: "
+                f"`palette` has {len(palette)} colours but `num_classes` is {num_classes}: "
                 "give one [R, G, B] colour per class, in class order"
             )
         if class_names is not None and len(class_names) != num_classes:
             raise ConfigError(
-                f"data.class_names has {len(class_names)} names but data.num_classes={num_classes}"
+                f"`class_names` has {len(class_names)} names but `num_classes` is {num_classes}: "
+                "give one name per class"
             )
         self.root = Path(root).expanduser()
         self.images_dir, self.masks_dir = self.root / images_dir, self.root / masks_dir
@@ -111,7 +112,7 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
             if not folder.is_dir():
                 raise DataError(
                     f"{folder} does not exist: a segmentation folder needs {self.images_dir} and "
-                    f"{self.masks_dir} (set data.root, data.images_dir, data.masks_dir)"
+                    f"{self.masks_dir} (set `root`, `images_dir`, `masks_dir`)"
                 )
         images = _by_stem(self.images_dir, IMAGE_SUFFIXES)
         masks = _by_stem(self.masks_dir, {".png"})
@@ -140,9 +141,7 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
             with Image.open(path) as mask:
                 classes = transform.mask_classes(mask)
         except ValueError as error:
-            raise DataError(
-                f"mask {path}: {error}; save masks as RGB or drop data.palette"
-            ) from None
+            raise DataError(f"mask {path}: {error}; save masks as RGB or drop `palette`") from None
         except OSError as error:
             raise DataError(
                 f"cannot read mask {path}: {error}. Replace or remove the file."
@@ -150,15 +149,15 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
         if classes.ndim != 2:
             raise DataError(
                 f"mask {path} has {classes.shape[-1]} channels: save class indices as a grey "
-                "(or palette) PNG, or map its colours to classes with data.palette"
+                "(or palette) PNG, or map its colours to classes with `palette`"
             )
         if self.palette is not None and (classes < 0).any():
             with Image.open(path) as mask:
                 colours = np.unique(np.asarray(mask.convert("RGB"))[classes < 0], axis=0)
             raise DataError(
-                f"mask {path} has colours not in data.palette: "
+                f"mask {path} has colours not in `palette`: "
                 f"{_some(map(str, colours.tolist()))}; add them "
-                "to data.palette (one [R, G, B] per class) or fix the mask"
+                "to `palette` (one [R, G, B] per class) or fix the mask"
             )
         bad = [
             int(v)
@@ -171,7 +170,7 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
             )
             raise DataError(
                 f"mask {path} has values {_some(map(str, bad))} outside the classes {allowed}: fix "
-                "the mask, or set data.num_classes (or data.ignore_index for a 'void' value)"
+                "the mask, or set `num_classes` (or `ignore_index` for a 'void' value)"
             )
 
 

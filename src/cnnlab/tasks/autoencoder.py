@@ -16,8 +16,8 @@ from cnnlab.models.autoencoder import AutoencoderOutput
 from cnnlab.tasks.base import BaseTask
 
 NORMALIZED_DATA_HINT = (
-    "set data.normalize=false (image folders: data.mean=[0,0,0] data.std=[1,1,1]), or use a "
-    "recipe such as experiment=digits_ae"
+    "turn the data's normalisation off (normalize false; image folders: mean [0, 0, 0] and "
+    "std [1, 1, 1]), as the autoencoder recipes do"
 )
 
 
@@ -48,8 +48,8 @@ class AutoencoderTask(BaseTask):
         super().__init__(model, **base)
         if beta < 0 or kl_warmup_epochs < 0 or prior_fit_samples < 2:
             raise ConfigError(
-                f"task.beta={beta}, task.kl_warmup_epochs={kl_warmup_epochs} must be >= 0 and "
-                f"task.prior_fit_samples={prior_fit_samples} >= 2"
+                f"`beta`={beta} and `kl_warmup_epochs`={kl_warmup_epochs} must be >= 0 and "
+                f"`prior_fit_samples`={prior_fit_samples} >= 2"
             )
         self.loss = loss
         self.beta = beta
@@ -133,19 +133,18 @@ class AutoencoderTask(BaseTask):
             )
         out = self.sample_forward(
             images,
-            "Check model.encoder.in_channels / input_size against data.in_channels / "
-            "data.image_size.",
+            "Build the encoder for the data's image channels and size.",
         )
         if not isinstance(out, AutoencoderOutput):
             raise ConfigError(
                 f"{type(self.model).__name__} is not an autoencoder (it does not return a "
-                "reconstruction): use model=autoencoder or model=vae with task=autoencoder"
+                "reconstruction): train an Autoencoder or a VAE (cnnlab.models.autoencoder)"
             )
         if out.reconstruction.shape != images[:2].shape:
             raise ConfigError(
                 f"the model reconstructs {tuple(out.reconstruction.shape[1:])} images from "
-                f"{tuple(images.shape[1:])} inputs: set model.decoder.out_channels / output_size "
-                "to data.in_channels / data.image_size"
+                f"{tuple(images.shape[1:])} inputs: build its decoder for the data's image "
+                "channels and size"
             )
 
 

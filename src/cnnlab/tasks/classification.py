@@ -44,12 +44,10 @@ class ClassificationTask(BaseTask):
     def check_batch(self, batch: tuple[Tensor, Tensor]) -> None:
         logits = self.sample_forward(
             batch[0],
-            "Check model.in_channels / model.input_size against data.in_channels / "
-            "data.image_size.",
+            "Build the model for the data's image channels and size.",
         )
         if logits.dim() != 2 or logits.shape[1] != self.num_classes:
             raise ConfigError(
-                f"the model outputs {tuple(logits.shape[1:])} per image but the data has "
-                f"{self.num_classes} classes: set model.num_classes={self.num_classes} "
-                "(or leave it as ${data.num_classes})"
+                f"the model outputs {tuple(logits.shape[1:])} per image but `num_classes` is "
+                f"{self.num_classes}: build the model with {self.num_classes} outputs"
             )
