@@ -15,6 +15,7 @@ from torchvision.utils import make_grid
 from cnnlab.callbacks.figures import plt
 from cnnlab.callbacks.tensorboard import tensorboard_writer
 from cnnlab.callbacks.validation_sample import ValidationSampleImage
+from cnnlab.tasks.autoencoder import LATENT, RECONSTRUCTION
 
 
 def pairs_grid(images: Tensor, reconstructions: Tensor, per_row: int = 8) -> Tensor:
@@ -46,7 +47,7 @@ class ReconstructionGrid(ValidationSampleImage):
         super().__init__(num_images, every_n_epochs)
 
     def keep(self, batch: Any, outputs: Any) -> tuple[Tensor, ...]:
-        return batch[0], outputs["reconstruction"]
+        return batch[0], outputs[RECONSTRUCTION]
 
     def draw(self, trainer: pl.Trainer, writer: SummaryWriter, sample: tuple[Tensor, ...]) -> None:
         writer.add_image("val/reconstructions", pairs_grid(*sample), trainer.global_step)
@@ -101,7 +102,7 @@ class LatentSpace(pl.Callback):
         if sum(len(x) for x in self.parts["latents"]) >= self.max_points:
             return
         images, labels = batch[0], batch[1] if len(batch) > 1 else None
-        self.parts["latents"].append(outputs["latent"].cpu())
+        self.parts["latents"].append(outputs[LATENT].cpu())
         self.parts["images"].append(images.detach().cpu().clamp(0, 1))
         if labels is not None and labels.dim() == 1:  # class labels, not e.g. masks
             self.parts["labels"].append(labels.cpu())

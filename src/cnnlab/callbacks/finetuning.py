@@ -19,6 +19,10 @@ from torch.optim import Optimizer
 
 from cnnlab.errors import ConfigError
 from cnnlab.models.parts import backbone_blocks
+from cnnlab.tasks.base import metric_name
+
+# parameters that train this epoch, logged each epoch: a transfer study reads the phases from it
+TRAINABLE_PARAMS = metric_name("train", "trainable_params")
 
 FreezePolicy = Literal["none", "backbone", "all_but_last_n"]
 # optimizer-group keys that torch schedulers read per group (OneCycleLR, CyclicLR, ...)
@@ -122,7 +126,7 @@ class Finetuning(BaseFinetuning):
         """`train/trainable_params` to the loggers each epoch; a console line when it changes."""
         trainable = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
         for logger in trainer.loggers:
-            logger.log_metrics({"train/trainable_params": trainable}, step=trainer.global_step)
+            logger.log_metrics({TRAINABLE_PARAMS: trainable}, step=trainer.global_step)
         if trainable != self.reported and trainer.is_global_zero:
             total = sum(p.numel() for p in pl_module.parameters())
             frozen = ", ".join(name for name, _ in self.frozen) or "nothing"

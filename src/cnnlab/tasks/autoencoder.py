@@ -13,7 +13,11 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 
 from cnnlab.errors import ConfigError
 from cnnlab.models.autoencoder import AutoencoderOutput
-from cnnlab.tasks.base import BaseTask
+from cnnlab.tasks.base import LOSS, BaseTask, metric_name
+
+# What `step` returns beside the loss, for the callbacks that draw reconstructions and latents
+RECONSTRUCTION = "reconstruction"
+LATENT = "latent"
 
 NORMALIZED_DATA_HINT = (
     "turn the data's normalisation off (normalize false; image folders: mean [0, 0, 0] and "
@@ -94,20 +98,29 @@ class AutoencoderTask(BaseTask):
             weight = self.kl_weight(stage)
             loss = loss + weight * out.kl.mean() / pixels
             self.log_dict(
-                {f"{stage}/kl": out.kl.mean(), f"{stage}/elbo": -(reconstruction + out.kl).mean()},
+                {
+                    metric_name(stage, "kl"): out.kl.mean(),
+                    metric_name(stage, "elbo"): -(reconstruction + out.kl).mean(),
+                },
                 on_step=False,
                 on_epoch=True,
                 batch_size=len(images),
                 sync_dist=stage != "train",
             )
             if stage == "train":
-                self.log("train/beta", weight, on_step=False, on_epoch=True, batch_size=len(images))
+                self.log(
+                    metric_name(stage, "beta"),
+                    weight,
+                    on_step=False,
+                    on_epoch=True,
+                    batch_size=len(images),
+                )
         self.log_loss(stage, loss, len(images))
         self.update_metrics(stage, out.reconstruction.detach().clamp(0, 1), images)
         return {
-            "loss": loss,
-            "reconstruction": out.reconstruction.detach(),
-            "latent": out.latent.detach(),
+            LOSS: loss,
+            RECONSTRUCTION: out.reconstruction.detach(),
+            LATENT: out.latent.detach(),
         }
 
     def on_validation_epoch_start(self) -> None:

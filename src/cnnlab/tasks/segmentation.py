@@ -13,7 +13,10 @@ from torchmetrics.classification import (
 )
 
 from cnnlab.errors import ConfigError
-from cnnlab.tasks.base import BaseTask
+from cnnlab.tasks.base import LOSS, PREDS, BaseTask, metric_name
+
+# `test/iou_<class>`: each class's test IoU, named by the data module's class names
+CLASS_IOU_PREFIX = metric_name("test", "iou_")
 
 
 class SegmentationTask(BaseTask):
@@ -96,14 +99,14 @@ class SegmentationTask(BaseTask):
         self.update_metrics(stage, preds, masks)
         if stage == "test":
             self.test_class_iou.update(preds, masks)
-        return {"loss": loss, "preds": preds}
+        return {LOSS: loss, PREDS: preds}
 
     def on_test_epoch_end(self) -> None:
         """Log `test/iou_<class>` per class, named by the data module's class names."""
         per_class = self.test_class_iou.compute()
         self.test_class_iou.reset()
         names = self.class_names()
-        self.log_dict({f"test/iou_{names[i]}": value for i, value in enumerate(per_class)})
+        self.log_dict({CLASS_IOU_PREFIX + names[i]: value for i, value in enumerate(per_class)})
 
     def class_names(self) -> list[str]:
         """The data module's class names when it has one per class, else '0', '1', ..."""
