@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import matplotlib
 import pytorch_lightning as pl
 import torch
 from matplotlib.figure import Figure
@@ -12,7 +13,6 @@ from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
-from cnnlab.callbacks.figures import plt
 from cnnlab.callbacks.tensorboard import tensorboard_writer
 from cnnlab.callbacks.validation_sample import ValidationSampleImage
 from cnnlab.tasks.autoencoder import LATENT, RECONSTRUCTION
@@ -136,14 +136,15 @@ class LatentSpace(pl.Callback):
 
 def latent_scatter(latents: Tensor, labels: Tensor | None, names: list[str] | None) -> Figure:
     """The 2-D latent vectors, coloured by label, with a legend of class names."""
-    figure, axis = plt.subplots(figsize=(6, 5))
+    figure = Figure(figsize=(6, 5))
+    axis = figure.subplots()
     if labels is None:
         axis.scatter(latents[:, 0], latents[:, 1], s=6)
     else:
         for label in labels.unique().tolist():
             chosen = latents[labels == label]
             name = names[label] if names else str(label)
-            color = plt.cm.tab10(label % 10)
+            color = matplotlib.colormaps["tab10"](label % 10)
             axis.scatter(chosen[:, 0], chosen[:, 1], s=6, label=name, color=color)
         axis.legend(markerscale=2, fontsize=7, loc="best")
     axis.set_xlabel("z[0]")

@@ -9,11 +9,11 @@ import matplotlib
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import draw_segmentation_masks, make_grid
 
-from cnnlab.callbacks.figures import plt
 from cnnlab.callbacks.tensorboard import tensorboard_writer
 from cnnlab.callbacks.validation_sample import ValidationSampleImage
 from cnnlab.tasks.base import PREDS
@@ -93,7 +93,8 @@ class PerClassIoUChart(pl.Callback):
         }
         if writer is None or not values:
             return
-        figure, axis = plt.subplots(figsize=(max(4.0, 0.5 * len(values) + 1.5), 3.0))
+        figure = Figure(figsize=(max(4.0, 0.5 * len(values) + 1.5), 3.0))
+        axis = figure.subplots()
         axis.bar(list(values), list(values.values()), color="tab:blue")
         axis.set_ylim(0, 1)
         axis.set_ylabel("IoU")
