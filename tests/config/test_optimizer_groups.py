@@ -60,3 +60,12 @@ def test_sgd_with_cosine_schedule_trains_every_task(task: str, tmp_path: Path) -
     lr = [event.value for event in events.Scalars("lr-SGD")]
     # SGD's lr, cosine-annealed per epoch over max_epochs=2: full, then half
     assert lr == pytest.approx([0.01, 0.005])
+
+
+@pytest.mark.parametrize(("optimizer", "scheduler"), [("adam", "plateau"), ("sgd", "none")])
+def test_other_optimizer_and_scheduler_options_train(
+    optimizer: str, scheduler: str, tmp_path: Path
+) -> None:
+    overrides = [*TINY, f"optimizer={optimizer}", f"scheduler={scheduler}"]
+    metrics = train(compose_config(overrides, tmp_path))
+    assert 0.0 <= metrics["test/acc"] <= 1.0
