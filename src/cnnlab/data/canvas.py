@@ -25,7 +25,8 @@ class CanvasDataModule(InMemoryDataModule):
     """`num_images` grey canvases of `image_size`² pixels, digits `digit_size` of its side.
 
     digit_size: [min, max] side of a pasted digit as a fraction of the canvas side. Other
-    arguments (val_fraction, test_fraction, seed, normalize, ...) are InMemoryDataModule's.
+    arguments are InMemoryDataModule's (test_fraction, normalize, ...) and ImageDataModule's
+    (num_classes, in_channels, image_size, seed, val_fraction, ...).
     """
 
     def __init__(
