@@ -60,7 +60,7 @@ class BaseTask(pl.LightningModule):
         Keyed `<stage>_metrics`: a ModuleDict key `train` would clash with `Module.train`.
         """
         return nn.ModuleDict(
-            {f"{stage}_metrics": metrics.clone(prefix=metric_name(stage, "")) for stage in STAGES}
+            {f"{stage}_metrics": metrics.clone(prefix=f"{stage}/") for stage in STAGES}
         )
 
     def log_loss(self, stage: str, loss: Tensor, batch_size: int) -> None:
