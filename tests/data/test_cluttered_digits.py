@@ -9,9 +9,12 @@ from cnnlab.data.cluttered_digits import ClutteredDigitsDataModule
 from cnnlab.data.digits import load_digit_arrays
 from cnnlab.errors import ConfigError
 
+# the values conf/data/cluttered_digits.yaml sets
+SHAPE = {"num_classes": 10, "in_channels": 1, "image_size": 32}
+
 
 def cluttered(**options) -> ClutteredDigitsDataModule:
-    options = {"num_images": 400, "seed": 3, "normalize": False, **options}
+    options = {**SHAPE, "num_images": 400, "seed": 3, "normalize": False, **options}
     datamodule = ClutteredDigitsDataModule(**options)
     datamodule.setup()
     return datamodule
@@ -20,7 +23,7 @@ def cluttered(**options) -> ClutteredDigitsDataModule:
 def test_each_canvas_is_labelled_with_the_digit_pasted_on_it() -> None:
     digits, labels = load_digit_arrays()
     threes = digits[labels == 3]
-    datamodule = ClutteredDigitsDataModule(clutter=0, num_images=10)
+    datamodule = ClutteredDigitsDataModule(**SHAPE, clutter=0, num_images=10)
     generator = torch.Generator().manual_seed(0)
     images, targets = datamodule.draw(threes, torch.full((len(threes),), 3), 50, generator)
     assert images.shape == (50, 1, 32, 32) and targets.tolist() == [3] * 50
@@ -61,5 +64,5 @@ def test_class_subset_and_few_labels() -> None:
 
 
 def test_bad_digit_size_is_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match=r"data.digit_size=\[0.6, 0.2\] must be \[min, max\]"):
-        ClutteredDigitsDataModule(digit_size=(0.6, 0.2))
+    with pytest.raises(ConfigError, match=r"^digit_size=\[0.6, 0.2\] must be \[min, max\]"):
+        ClutteredDigitsDataModule(**SHAPE, digit_size=(0.6, 0.2))

@@ -10,7 +10,14 @@ from cnnlab.errors import ConfigError
 
 
 def canvas(**options) -> DigitCanvasDataModule:
-    options = {"num_classes": 11, "image_size": 32, "num_images": 60, "seed": 3, **options}
+    options = {
+        "num_classes": 11,
+        "in_channels": 1,
+        "image_size": 32,
+        "num_images": 60,
+        "seed": 3,
+        **options,
+    }
     datamodule = DigitCanvasDataModule(**options)
     datamodule.setup()
     return datamodule
@@ -47,11 +54,11 @@ def test_binary_masks_mark_any_digit():
 
 
 def test_wrong_settings_are_config_errors_naming_the_fix():
-    with pytest.raises(ConfigError, match=r"set data\.num_classes=11"):
-        DigitCanvasDataModule(num_classes=10)
-    with pytest.raises(ConfigError, match=r"set data\.num_classes=2"):
-        DigitCanvasDataModule(num_classes=11, binary=True)
-    with pytest.raises(ConfigError, match=r"data\.classes .*masks, not labels"):
-        DigitCanvasDataModule(num_classes=11, classes=[0, 1])
+    with pytest.raises(ConfigError, match=r"set num_classes=11$"):
+        DigitCanvasDataModule(in_channels=1, image_size=64, num_classes=10)
+    with pytest.raises(ConfigError, match=r"set num_classes=2$"):
+        DigitCanvasDataModule(in_channels=1, image_size=64, num_classes=11, binary=True)
+    with pytest.raises(ConfigError, match=r"^classes selects .*masks, not labels"):
+        DigitCanvasDataModule(in_channels=1, image_size=64, num_classes=11, classes=[0, 1])
     with pytest.raises(ConfigError, match="digit_size"):
-        DigitCanvasDataModule(num_classes=11, digit_size=(0.5, 0.2))
+        DigitCanvasDataModule(in_channels=1, image_size=64, num_classes=11, digit_size=(0.5, 0.2))

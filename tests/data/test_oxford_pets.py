@@ -37,8 +37,8 @@ def write_pets(root: Path, trainval: int = 6, test: int = 2) -> None:
 
 
 def pets(root: Path, **options) -> OxfordPetsDataModule:
-    options = {"num_classes": 3, "image_size": 8, "num_workers": 0, "batch_size": 4, **options}
-    return OxfordPetsDataModule(str(root), **options)
+    options = {"num_classes": 3, "in_channels": 3, "image_size": 8, "val_fraction": 0.1, **options}
+    return OxfordPetsDataModule(root=str(root), num_workers=0, batch_size=4, **options)
 
 
 def test_trimaps_become_background_pet_border_classes(tmp_path):
@@ -69,11 +69,11 @@ def test_missing_files_fail_fast_naming_the_folder_and_the_fix(tmp_path):
     assert time.monotonic() - start < 5
     message = str(raised.value)
     assert str(tmp_path / "oxford-iiit-pet") in message
-    assert "data.download=true" in message
+    assert "download=true" in message
 
 
 def test_class_count_must_match_the_trimap_choice(tmp_path):
-    with pytest.raises(ConfigError, match=r"data\.trimap=binary has 2 classes"):
+    with pytest.raises(ConfigError, match=r"trimap=binary has 2 classes"):
         pets(tmp_path, num_classes=3, trimap="binary")
 
 

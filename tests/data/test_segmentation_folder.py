@@ -30,8 +30,8 @@ def class_mask(size: int = 12) -> np.ndarray:
 
 
 def folder(root: Path, **options) -> SegmentationFolderDataModule:
-    options = {"num_classes": 3, "image_size": 6, "num_workers": 0, "seed": 0, **options}
-    return SegmentationFolderDataModule(str(root), **options)
+    options = {"num_classes": 3, "in_channels": 3, "image_size": 6, "seed": 0, **options}
+    return SegmentationFolderDataModule(root=str(root), num_workers=0, **options)
 
 
 def test_pairs_are_read_resized_together_and_split(tmp_path):
@@ -90,20 +90,18 @@ def test_an_ignore_index_value_is_allowed_in_masks(tmp_path):
 def test_rgb_masks_need_a_palette_and_unknown_colours_are_named(tmp_path):
     rgb = np.array(PALETTE, dtype=np.uint8)[class_mask()]
     write_pair(tmp_path, "rgb", rgb)
-    with pytest.raises(DataError, match=r"masks/rgb\.png has 3 channels.*data\.palette"):
+    with pytest.raises(DataError, match=r"masks/rgb\.png has 3 channels.*with palette"):
         folder(tmp_path).setup()
     rgb[0, 0] = [0, 255, 0]
     write_pair(tmp_path, "rgb", rgb)
-    with pytest.raises(
-        DataError, match=r"rgb\.png has colours not in data\.palette: \[0, 255, 0\]"
-    ):
+    with pytest.raises(DataError, match=r"rgb\.png has colours not in palette: \[0, 255, 0\]"):
         folder(tmp_path, palette=PALETTE).setup()
 
 
 def test_missing_folders_and_inconsistent_settings_are_clear(tmp_path):
     with pytest.raises(DataError, match=r"images does not exist"):
         folder(tmp_path).setup()
-    with pytest.raises(ConfigError, match=r"2 colours but data\.num_classes=3"):
+    with pytest.raises(ConfigError, match=r"2 colours but num_classes is 3"):
         folder(tmp_path, palette=PALETTE[:2])
 
 

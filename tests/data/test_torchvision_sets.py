@@ -13,7 +13,7 @@ import torch
 from torchvision.datasets import CIFAR10
 
 from cnnlab.data.torchvision_sets import TorchvisionDataModule
-from cnnlab.errors import DataError
+from cnnlab.errors import ConfigError, DataError
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -39,8 +39,9 @@ def write_mnist(root: Path, folder: str, n_train: int = 60, n_test: int = 20) ->
 def test_mnist_like_files_load(tmp_path: Path, name: str, folder: str) -> None:
     write_mnist(tmp_path, folder)
     datamodule = TorchvisionDataModule(
-        name, str(tmp_path), 10, 1, 28, val_fraction=0.2, batch_size=8
-    )
+        name=name, root=str(tmp_path), num_classes=10, in_channels=1, image_size=28,
+        val_fraction=0.2, batch_size=8,
+    )  # fmt: skip
     datamodule.prepare_data()
     datamodule.setup()
     images, labels = datamodule.splits["train"]
@@ -84,7 +85,10 @@ def test_cifar10_files_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(
         CIFAR10, "meta", {"filename": meta[0], "key": "label_names", "md5": meta[1]}
     )
-    datamodule = TorchvisionDataModule("cifar10", str(tmp_path), 10, 3, 32, val_fraction=0.25)
+    datamodule = TorchvisionDataModule(
+        name="cifar10", root=str(tmp_path), num_classes=10, in_channels=3, image_size=32,
+        val_fraction=0.25,
+    )  # fmt: skip
     datamodule.setup()
     assert datamodule.splits["train"][0].shape == (15, 3, 32, 32)
     assert len(datamodule.splits["test"][0]) == 6
@@ -93,15 +97,19 @@ def test_cifar10_files_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.parametrize("download", [False, True])
 def test_absent_files_fail_fast_saying_where_they_go(tmp_path: Path, download: bool) -> None:
     datamodule = TorchvisionDataModule(
-        "mnist", str(tmp_path / "data"), 10, 1, 28, download=download
-    )
+        name="mnist", root=str(tmp_path / "data"), num_classes=10, in_channels=1, image_size=28,
+        download=download,
+    )  # fmt: skip
     with pytest.raises(DataError) as error:
         datamodule.prepare_data()
     message = str(error.value)
     assert str(tmp_path / "data" / "MNIST" / "raw") in message
-    assert "data.root" in message and "data.download=true" in message
+    assert "root=" in message and "download=true" in message
+    assert "`data.download`=true" in error.value.at("data").message  # named by config path
 
 
 def test_unknown_name_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="choose one of"):
-        TorchvisionDataModule("svhn", str(tmp_path), 10, 3, 32)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="name='svhn' is not a torchvision data set"):
+        TorchvisionDataModule(
+            name="svhn", root=str(tmp_path), num_classes=10, in_channels=3, image_size=32
+        )  # type: ignore[arg-type]

@@ -85,12 +85,12 @@ def test_vae_logs_kl_and_elbo_and_warms_beta_up(tmp_path: Path) -> None:
 
 
 def test_normalised_data_is_refused_before_training(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"pixels in \[0, 1\].*set data.normalize=false"):
+    with pytest.raises(ConfigError, match=r"pixels in \[0, 1\].*normalisation off"):
         train_in(tmp_path / "run", ["experiment=digits_ae", "data.normalize=true", *QUIET])
 
 
 def test_a_classifier_model_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"SimpleCNN is not an autoencoder.*model=autoencoder"):
+    with pytest.raises(ConfigError, match=r"SimpleCNN is not an autoencoder.*or a VAE"):
         train_in(tmp_path / "run", ["task=autoencoder", "data.normalize=false", *QUIET])
 
 

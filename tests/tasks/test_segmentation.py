@@ -89,7 +89,7 @@ def test_binary_mode_predicts_from_one_logit_and_counts_two_classes():
 
 def test_check_batch_explains_wrong_classes_labels_and_sizes():
     images, masks = torch.randn(2, 1, 8, 8), torch.zeros(2, 8, 8, dtype=torch.long)
-    with pytest.raises(ConfigError, match=r"outputs \(3, 8, 8\).*need \(5, 8, 8\).*to 5"):
+    with pytest.raises(ConfigError, match=r"\(3, 8, 8\).*need \(5, 8, 8\).*with 5 output"):
         make_task(num_classes=3).__class__(
             UNet(1, 3, depth=1), 5, {"dice": DiceLoss("multiclass")}, optimizer=torch.optim.Adam
         ).check_batch((images, masks))

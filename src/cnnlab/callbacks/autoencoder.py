@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import matplotlib
 import pytorch_lightning as pl
 import torch
 from matplotlib.figure import Figure
@@ -12,9 +13,9 @@ from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
-from cnnlab.callbacks.figures import plt
 from cnnlab.callbacks.tensorboard import tensorboard_writer
 from cnnlab.callbacks.validation_sample import ValidationSampleImage
+from cnnlab.tasks.autoencoder import LATENT, RECONSTRUCTION
 
 
 def pairs_grid(images: Tensor, reconstructions: Tensor, per_row: int = 8) -> Tensor:
@@ -46,7 +47,7 @@ class ReconstructionGrid(ValidationSampleImage):
         super().__init__(num_images, every_n_epochs)
 
     def keep(self, batch: Any, outputs: Any) -> tuple[Tensor, ...]:
-        return batch[0], outputs["reconstruction"]
+        return batch[0], outputs[RECONSTRUCTION]
 
     def draw(self, trainer: pl.Trainer, writer: SummaryWriter, sample: tuple[Tensor, ...]) -> None:
         writer.add_image("val/reconstructions", pairs_grid(*sample), trainer.global_step)
@@ -101,7 +102,7 @@ class LatentSpace(pl.Callback):
         if sum(len(x) for x in self.parts["latents"]) >= self.max_points:
             return
         images, labels = batch[0], batch[1] if len(batch) > 1 else None
-        self.parts["latents"].append(outputs["latent"].cpu())
+        self.parts["latents"].append(outputs[LATENT].cpu())
         self.parts["images"].append(images.detach().cpu().clamp(0, 1))
         if labels is not None and labels.dim() == 1:  # class labels, not e.g. masks
             self.parts["labels"].append(labels.cpu())
@@ -135,14 +136,15 @@ class LatentSpace(pl.Callback):
 
 def latent_scatter(latents: Tensor, labels: Tensor | None, names: list[str] | None) -> Figure:
     """The 2-D latent vectors, coloured by label, with a legend of class names."""
-    figure, axis = plt.subplots(figsize=(6, 5))
+    figure = Figure(figsize=(6, 5))
+    axis = figure.subplots()
     if labels is None:
         axis.scatter(latents[:, 0], latents[:, 1], s=6)
     else:
         for label in labels.unique().tolist():
             chosen = latents[labels == label]
             name = names[label] if names else str(label)
-            color = plt.cm.tab10(label % 10)
+            color = matplotlib.colormaps["tab10"](label % 10)
             axis.scatter(chosen[:, 0], chosen[:, 1], s=6, label=name, color=color)
         axis.legend(markerscale=2, fontsize=7, loc="best")
     axis.set_xlabel("z[0]")

@@ -1,19 +1,20 @@
-"""Pictures for TensorBoard: captioned image grids (PIL) and confusion matrices (matplotlib)."""
+"""Pictures for TensorBoard: captioned image grids (PIL) and confusion matrices (matplotlib).
+
+Charts are drawn on `matplotlib.figure.Figure` objects, not through `pyplot`: they need no
+display and no backend (TensorBoard renders them with Agg), so importing cnnlab chooses no
+matplotlib backend for the program that imports it, and no figure stays open in pyplot's list.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw
-
-matplotlib.use("Agg")  # no display on training machines
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from PIL import Image, ImageDraw
 from torch import Tensor
 
 
@@ -47,7 +48,8 @@ def confusion_figure(matrix: Tensor, class_names: Sequence[str]) -> Figure:
     """A confusion matrix (rows: true class, columns: predicted) with counts in the cells."""
     counts = matrix.detach().cpu().long()
     size = max(4.0, 0.45 * len(class_names) + 2)
-    figure, axis = plt.subplots(figsize=(size, size))
+    figure = Figure(figsize=(size, size))
+    axis = figure.subplots()
     axis.imshow(counts.numpy(), cmap="Blues")
     ticks = range(len(class_names))
     axis.set_xticks(ticks, class_names, rotation=90, fontsize=7)

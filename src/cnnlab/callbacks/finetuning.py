@@ -20,6 +20,10 @@ from torch.optim import Optimizer
 from cnnlab.console import console
 from cnnlab.errors import ConfigError
 from cnnlab.models.parts import backbone_blocks
+from cnnlab.tasks.base import metric_name
+
+# parameters that train this epoch, logged each epoch: a transfer study reads the phases from it
+TRAINABLE_PARAMS = metric_name("train", "trainable_params")
 
 FreezePolicy = Literal["none", "backbone", "all_but_last_n"]
 # optimizer-group keys that torch schedulers read per group (OneCycleLR, CyclicLR, ...)
@@ -50,8 +54,8 @@ class Finetuning(BaseFinetuning):
         super().__init__()
         if trainable_blocks < 1 or (unfreeze_blocks is not None and unfreeze_blocks < 1):
             raise ConfigError(
-                "callbacks.finetuning.trainable_blocks and unfreeze_blocks count backbone blocks "
-                "and must be at least 1 (use freeze=backbone to train the head only)"
+                "`trainable_blocks` and `unfreeze_blocks` count backbone blocks and must be at "
+                "least 1 (set `freeze` to backbone to train the head only)"
             )
         self.freeze_policy = freeze
         self.trainable_blocks = trainable_blocks
@@ -123,7 +127,7 @@ class Finetuning(BaseFinetuning):
         """`train/trainable_params` to the loggers each epoch; a console line when it changes."""
         trainable = sum(p.numel() for p in pl_module.parameters() if p.requires_grad)
         for logger in trainer.loggers:
-            logger.log_metrics({"train/trainable_params": trainable}, step=trainer.global_step)
+            logger.log_metrics({TRAINABLE_PARAMS: trainable}, step=trainer.global_step)
         if trainable != self.reported and trainer.is_global_zero:
             total = sum(p.numel() for p in pl_module.parameters())
             frozen = ", ".join(name for name, _ in self.frozen) or "nothing"

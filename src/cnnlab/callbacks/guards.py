@@ -8,6 +8,7 @@ import pytorch_lightning as pl
 import torch
 
 from cnnlab.errors import TrainingError
+from cnnlab.tasks.base import LOSS, metric_name
 
 
 class NonFiniteLossGuard(pl.Callback):
@@ -21,11 +22,11 @@ class NonFiniteLossGuard(pl.Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        loss = outputs[LOSS] if isinstance(outputs, dict) else outputs
         if loss is not None and not torch.isfinite(loss).all():
             raise TrainingError(
-                f"train/loss became {loss.item()} at epoch {trainer.current_epoch}, step "
-                f"{trainer.global_step}: lower the learning rate (task.optimizer.lr), set "
-                "trainer.gradient_clip_val, or check the data for NaNs. Checkpoints saved "
-                "before this stay in the run directory."
+                f"{metric_name('train', LOSS)} became {loss.item()} at epoch "
+                f"{trainer.current_epoch}, step {trainer.global_step}: lower the learning rate, "
+                "clip the gradients, or check the data for NaNs (checkpoints saved before this "
+                "stay in the run directory)"
             )

@@ -12,6 +12,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from cnnlab.callbacks.figures import confusion_figure, labelled_grid
 from cnnlab.callbacks.tensorboard import tensorboard_writer
 from cnnlab.callbacks.validation_sample import ValidationSampleImage
+from cnnlab.tasks.base import PREDS
 
 
 class PredictionGrid(ValidationSampleImage):
@@ -25,7 +26,7 @@ class PredictionGrid(ValidationSampleImage):
 
     def keep(self, batch: Any, outputs: Any) -> tuple[Tensor, ...]:
         images, labels = batch
-        return images, labels, outputs["preds"]
+        return images, labels, outputs[PREDS]
 
     def draw(self, trainer: pl.Trainer, writer: SummaryWriter, sample: tuple[Tensor, ...]) -> None:
         images, labels, preds = sample
@@ -53,7 +54,7 @@ class ConfusionMatrixImage(pl.Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        self.matrix.update(outputs["preds"], batch[1])
+        self.matrix.update(outputs[PREDS], batch[1])
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         counts = self.matrix.compute()  # syncs across ranks, so every rank calls it

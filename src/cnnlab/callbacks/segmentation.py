@@ -9,13 +9,15 @@ import matplotlib
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import draw_segmentation_masks, make_grid
 
-from cnnlab.callbacks.figures import plt
 from cnnlab.callbacks.tensorboard import tensorboard_writer
 from cnnlab.callbacks.validation_sample import ValidationSampleImage
+from cnnlab.tasks.base import PREDS
+from cnnlab.tasks.segmentation import CLASS_IOU_PREFIX
 
 
 def class_colors(num_classes: int) -> list[tuple[int, int, int]]:
@@ -70,7 +72,7 @@ class SegmentationGrid(ValidationSampleImage):
 
     def keep(self, batch: Any, outputs: Any) -> tuple[Tensor, ...]:
         images, masks = batch
-        return images, masks, outputs["preds"]
+        return images, masks, outputs[PREDS]
 
     def draw(self, trainer: pl.Trainer, writer: SummaryWriter, sample: tuple[Tensor, ...]) -> None:
         images, masks, preds = sample
@@ -84,15 +86,15 @@ class PerClassIoUChart(pl.Callback):
 
     def on_test_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         writer = tensorboard_writer(trainer)
-        prefix = "test/iou_"
         values = {
-            name.removeprefix(prefix): float(value)
+            name.removeprefix(CLASS_IOU_PREFIX): float(value)
             for name, value in trainer.callback_metrics.items()
-            if name.startswith(prefix)
+            if name.startswith(CLASS_IOU_PREFIX)
         }
         if writer is None or not values:
             return
-        figure, axis = plt.subplots(figsize=(max(4.0, 0.5 * len(values) + 1.5), 3.0))
+        figure = Figure(figsize=(max(4.0, 0.5 * len(values) + 1.5), 3.0))
+        axis = figure.subplots()
         axis.bar(list(values), list(values.values()), color="tab:blue")
         axis.set_ylim(0, 1)
         axis.set_ylabel("IoU")

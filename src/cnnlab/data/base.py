@@ -16,15 +16,23 @@ class ImageDataModule(pl.LightningDataModule):
 
     `num_classes` and `in_channels` are declared in the config (so models can interpolate them)
     and checked against the data in `setup`, which turns a mismatch into one clear sentence.
+
+    These arguments are every data module's and are declared here only: subclasses take their
+    own arguments by keyword and pass the rest on as `**kwargs`, so no order can drift apart.
+    `seed` draws the split (`cnnlab.data.splits`) and the shuffling; `val_fraction` of the
+    training data is held out for validation where the data set has no validation split.
     """
 
     def __init__(
         self,
+        *,
         num_classes: int,
         in_channels: int,
         image_size: int,
         batch_size: int = 64,
         augment: dict[str, Any] | None = None,
+        seed: int = 0,
+        val_fraction: float = 0.15,
     ) -> None:
         super().__init__()
         self.num_classes = num_classes
@@ -32,6 +40,8 @@ class ImageDataModule(pl.LightningDataModule):
         self.image_size = image_size
         self.batch_size = batch_size
         self.augment = BatchAugment(**(augment or {}))
+        self.seed = seed
+        self.val_fraction = val_fraction
         self.class_names: list[str] = [str(i) for i in range(num_classes)]
         self.mean: list[float] = [0.0] * in_channels
         self.std: list[float] = [1.0] * in_channels

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from cnnlab.data.digits import load_digit_arrays
 from cnnlab.data.in_memory import Arrays, InMemoryDataModule
+from cnnlab.data.splits import seeded_split
 from cnnlab.errors import ConfigError
 
 
@@ -24,29 +25,26 @@ class CanvasDataModule(InMemoryDataModule):
     """`num_images` grey canvases of `image_size`² pixels, digits `digit_size` of its side.
 
     digit_size: [min, max] side of a pasted digit as a fraction of the canvas side. Other
-    arguments (val_fraction, test_fraction, seed, normalize, ...) are InMemoryDataModule's.
+    arguments are InMemoryDataModule's (test_fraction, normalize, ...) and ImageDataModule's
+    (num_classes, in_channels, image_size, seed, val_fraction, ...).
     """
 
     def __init__(
         self,
-        num_classes: int,
-        image_size: int,
-        in_channels: int = 1,
-        batch_size: int = 32,
-        augment: dict[str, Any] | None = None,
+        *,
         num_images: int = 2000,
         digit_size: tuple[float, float] = (0.3, 0.5),
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, batch_size, augment, **kwargs)
-        if in_channels != 1:
+        super().__init__(**kwargs)
+        if self.in_channels != 1:
             raise ConfigError(
-                f"data.in_channels={in_channels}: digit canvases are grey, set it to 1"
+                f"`in_channels`={self.in_channels}: digit canvases are grey, set `in_channels`=1"
             )
         low, high = digit_size
         if not 0 < low <= high <= 1:
             raise ConfigError(
-                f"data.digit_size={list(digit_size)} must be [min, max] fractions of the canvas "
+                f"`digit_size`={list(digit_size)} must be [min, max] fractions of the canvas "
                 "side with 0 < min <= max <= 1"
             )
         self.num_images = num_images
@@ -55,10 +53,11 @@ class CanvasDataModule(InMemoryDataModule):
     def load(self) -> dict[str, Arrays]:
         digits, labels = load_digit_arrays()
         generator = torch.Generator().manual_seed(self.seed)
-        order = torch.randperm(len(digits), generator=generator)
-        n_test = round(len(digits) * self.test_fraction)
+        test_pool, train_pool = seeded_split(
+            len(digits), {"test_fraction": self.test_fraction}, generator
+        )
         n_test_images = round(self.num_images * self.test_fraction)
-        pools = {"test": order[:n_test], "train": order[n_test:]}
+        pools = {"test": test_pool, "train": train_pool}
         sizes = {"test": n_test_images, "train": self.num_images - n_test_images}
         return {
             split: self.draw(digits[pool], labels[pool], sizes[split], generator)

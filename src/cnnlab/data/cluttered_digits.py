@@ -26,17 +26,10 @@ class ClutteredDigitsDataModule(CanvasDataModule):
     arguments are CanvasDataModule's.
     """
 
-    def __init__(
-        self,
-        num_classes: int = 10,
-        image_size: int = 32,
-        clutter: int = 2,
-        fragment_size: float = 0.15,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(num_classes, image_size, **kwargs)
+    def __init__(self, *, clutter: int = 2, fragment_size: float = 0.15, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.clutter = clutter
-        self.fragment_side = max(2, round(fragment_size * image_size))
+        self.fragment_side = max(2, round(fragment_size * self.image_size))
 
     def draw(
         self, digits: Tensor, labels: Tensor, count: int, generator: torch.Generator

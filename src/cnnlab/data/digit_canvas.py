@@ -27,8 +27,7 @@ class DigitCanvasDataModule(CanvasDataModule):
 
     def __init__(
         self,
-        num_classes: int,
-        image_size: int = 64,
+        *,
         max_digits: int = 3,
         ink_threshold: float = 0.3,
         binary: bool = False,
@@ -37,16 +36,16 @@ class DigitCanvasDataModule(CanvasDataModule):
         label_options = sorted({"classes", "train_per_class"} & set(kwargs))
         if label_options:
             raise ConfigError(
-                f"data.{label_options[0]} selects images by their label, but digit canvases have "
-                "masks, not labels: remove it (use data.binary for digit vs background)"
+                f"`{label_options[0]}` selects images by their label, but digit canvases have "
+                "masks, not labels: remove it (set `binary` for digit vs background)"
             )
-        super().__init__(num_classes, image_size, **kwargs)
+        super().__init__(**kwargs)
         expected = 2 if binary else 11
-        if num_classes != expected:
+        if self.num_classes != expected:
             kind = "binary masks (background, digit)" if binary else "background + 10 digits"
             raise ConfigError(
-                f"data.num_classes={num_classes} but the digit canvas has {expected} classes "
-                f"({kind}): set data.num_classes={expected}"
+                f"`num_classes`={self.num_classes} but the digit canvas has {expected} classes "
+                f"({kind}): set `num_classes`={expected}"
             )
         self.max_digits = max_digits
         self.ink_threshold = ink_threshold

@@ -22,21 +22,18 @@ class FileDataModule(ImageDataModule):
 
     def __init__(
         self,
-        num_classes: int,
-        in_channels: int,
-        image_size: int,
-        batch_size: int = 32,
-        augment: dict[str, Any] | None = None,
+        *,
         mean: list[float] | None = None,
         std: list[float] | None = None,
         num_workers: int = 2,
         pin_memory: bool = False,
         persistent_workers: bool = True,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, batch_size, augment)
-        colour = in_channels == 3
-        self.mean = list(mean or (IMAGENET_MEAN if colour else [0.5] * in_channels))
-        self.std = list(std or (IMAGENET_STD if colour else [0.5] * in_channels))
+        super().__init__(**kwargs)
+        colour, channels = self.in_channels == 3, self.in_channels
+        self.mean = list(mean or (IMAGENET_MEAN if colour else [0.5] * channels))
+        self.std = list(std or (IMAGENET_STD if colour else [0.5] * channels))
         self.loader_options = {
             "num_workers": num_workers,
             "pin_memory": pin_memory,

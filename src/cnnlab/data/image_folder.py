@@ -12,6 +12,7 @@ from torchvision import datasets
 from torchvision.transforms import v2
 
 from cnnlab.data.files import FileDataModule
+from cnnlab.data.splits import seeded_split
 from cnnlab.errors import ConfigError, DataError
 
 
@@ -34,39 +35,16 @@ class ImageFolderDataModule(FileDataModule):
 
     def __init__(
         self,
+        *,
         root: str,
-        num_classes: int,
-        image_size: int,
-        in_channels: int = 3,
-        batch_size: int = 32,
-        augment: dict[str, Any] | None = None,
         train_dir: str = "train",
         val_dir: str | None = "val",
         test_dir: str | None = None,
-        val_fraction: float = 0.2,
-        seed: int = 0,
-        mean: list[float] | None = None,
-        std: list[float] | None = None,
-        num_workers: int = 2,
-        pin_memory: bool = False,
-        persistent_workers: bool = True,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(
-            num_classes,
-            in_channels,
-            image_size,
-            batch_size,
-            augment,
-            mean,
-            std,
-            num_workers,
-            pin_memory,
-            persistent_workers,
-        )
+        super().__init__(**kwargs)
         self.root = Path(root).expanduser()
         self.train_dir, self.val_dir, self.test_dir = train_dir, val_dir, test_dir
-        self.val_fraction = val_fraction
-        self.seed = seed
 
     def _transform(self) -> v2.Compose:
         steps: list[Any] = [v2.Resize((self.image_size, self.image_size), antialias=True)]
@@ -84,7 +62,7 @@ class ImageFolderDataModule(FileDataModule):
         if not path.is_dir():
             raise DataError(
                 f"image folder {path} does not exist: expected {self.root}/{name}/<class>/<image> "
-                "(set data.root, or data.train_dir / data.val_dir / data.test_dir)"
+                "(set `root`, or `train_dir` / `val_dir` / `test_dir`)"
             )
         try:
             folder = datasets.ImageFolder(str(path), transform=self._transform(), loader=load_image)
@@ -100,9 +78,9 @@ class ImageFolderDataModule(FileDataModule):
         train = self._folder(self.train_dir)
         if len(train.classes) != self.num_classes:
             raise ConfigError(
-                f"data.num_classes={self.num_classes} but {self.root / self.train_dir} has "
+                f"`num_classes`={self.num_classes} but {self.root / self.train_dir} has "
                 f"{len(train.classes)} class folders ({', '.join(train.classes)}): set "
-                f"data.num_classes={len(train.classes)}"
+                f"`num_classes`={len(train.classes)}"
             )
         self.class_names = list(train.classes)
         if self.val_dir is not None:
@@ -113,12 +91,10 @@ class ImageFolderDataModule(FileDataModule):
                     f"{self.root / self.train_dir} has {train.classes}: use the same class folders"
                 )
         else:
-            order = torch.randperm(len(train), generator=torch.Generator().manual_seed(self.seed))
-            n_val = max(1, round(len(train) * self.val_fraction))
-            train, val = (
-                Subset(train, order[n_val:].tolist()),
-                Subset(train, order[:n_val].tolist()),
+            val_part, train_part = seeded_split(
+                len(train), {"val_fraction": self.val_fraction}, self.seed
             )
+            train, val = Subset(train, train_part.tolist()), Subset(train, val_part.tolist())
         test = self._folder(self.test_dir) if self.test_dir is not None else val
         self.datasets = {"train": train, "val": val, "test": test}
 

@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from cnnlab.data.base import ImageDataModule
 from cnnlab.data.device_batches import DeviceBatches, split_sampler
+from cnnlab.data.splits import seeded_split
 from cnnlab.errors import ConfigError
 
 Arrays = tuple[Tensor, Tensor]  # images (N, C, H, W) float in [0, 1], targets (N,) or (N, H, W)
@@ -31,24 +32,17 @@ class InMemoryDataModule(ImageDataModule):
 
     def __init__(
         self,
-        num_classes: int,
-        in_channels: int,
-        image_size: int,
-        batch_size: int = 64,
-        augment: dict[str, Any] | None = None,
-        val_fraction: float = 0.15,
+        *,
         test_fraction: float = 0.15,
-        seed: int = 0,
         normalize: bool = True,
         classes: list[int] | None = None,
         train_per_class: int | None = None,
         loader: Literal["device", "dataloader"] = "device",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, batch_size, augment)
+        super().__init__(**kwargs)
         self.loader = loader
-        self.val_fraction = val_fraction
         self.test_fraction = test_fraction
-        self.seed = seed
         self.normalize = normalize
         self.classes = list(classes) if classes is not None else None
         if self.classes is not None:  # renumbered 0..k-1, but shown under their own labels
@@ -69,10 +63,10 @@ class InMemoryDataModule(ImageDataModule):
             loaded = {name: self._select_classes(*arrays) for name, arrays in loaded.items()}
         generator = torch.Generator().manual_seed(self.seed)
         if "all" in loaded:
-            rest, test = _split(loaded["all"], self.test_fraction, generator)
+            test, rest = _split(loaded["all"], "test_fraction", self.test_fraction, generator)
         else:
             rest, test = loaded["train"], loaded["test"]
-        train, val = _split(rest, self.val_fraction, generator)
+        val, train = _split(rest, "val_fraction", self.val_fraction, generator)
         if self.train_per_class is not None:
             train = _take_per_class(train, self.train_per_class, generator)
         self._check_classes(train[1])
@@ -104,8 +98,8 @@ class InMemoryDataModule(ImageDataModule):
         found = int(train_targets.max()) + 1
         if found != self.num_classes:
             raise ConfigError(
-                f"data.num_classes={self.num_classes} but the {type(self).__name__} training split "
-                f"has {found} classes: set data.num_classes={found}"
+                f"`num_classes`={self.num_classes} but the {type(self).__name__} training split "
+                f"has {found} classes: set `num_classes`={found}"
             )
 
     def dataloader(self, split: str, shuffle: bool = False) -> DeviceBatches | DataLoader:
@@ -141,17 +135,13 @@ class InMemoryDataModule(ImageDataModule):
         return self.dataloader("test")
 
 
-def _split(arrays: Arrays, fraction: float, generator: torch.Generator) -> tuple[Arrays, Arrays]:
+def _split(
+    arrays: Arrays, name: str, fraction: float, generator: torch.Generator
+) -> tuple[Arrays, Arrays]:
+    """(held-out `fraction`, the rest) of the samples, by `seeded_split`."""
     images, targets = arrays
-    order = torch.randperm(len(images), generator=generator)
-    n_held_out = round(len(images) * fraction)
-    if not 0 < n_held_out < len(images):
-        raise ConfigError(
-            f"a split fraction of {fraction} leaves no samples on one side of a "
-            f"{len(images)}-sample split: choose data.val_fraction / data.test_fraction in (0, 1)"
-        )
-    kept, held_out = order[n_held_out:], order[:n_held_out]
-    return (images[kept], targets[kept]), (images[held_out], targets[held_out])
+    held_out, kept = seeded_split(len(images), {name: fraction}, generator)
+    return (images[held_out], targets[held_out]), (images[kept], targets[kept])
 
 
 def _take_per_class(arrays: Arrays, per_class: int, generator: torch.Generator) -> Arrays:

@@ -22,6 +22,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from cnnlab.data.files import FileDataModule
+from cnnlab.data.splits import seeded_split
 from cnnlab.errors import DataError
 
 MaskMapping = Callable[[np.ndarray], np.ndarray]
@@ -91,17 +92,6 @@ def lookup_mapping(table: dict[int, int], fill: int = 255) -> MaskMapping:
     return lambda values: lookup[values]
 
 
-def seeded_split(n: int, fractions: Sequence[float], seed: int) -> list[list[int]]:
-    """Indices 0..n-1 shuffled by `seed` and cut into len(fractions) + 1 parts (the rest last)."""
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
-    parts, start = [], 0
-    for fraction in fractions:
-        size = max(1, round(n * fraction))
-        parts.append(order[start : start + size])
-        start += size
-    return [*parts, order[start:]]
-
-
 class MaskFilesDataModule(FileDataModule):
     """Base for segmentation sets read from disk: holds the splits and builds their loaders.
 
@@ -115,5 +105,6 @@ class MaskFilesDataModule(FileDataModule):
     def split_train_val(
         self, dataset: Dataset, val_fraction: float, seed: int
     ) -> tuple[Subset, Subset]:
-        val, train = seeded_split(len(dataset), [val_fraction], seed)  # type: ignore[arg-type]
-        return Subset(dataset, train), Subset(dataset, val)
+        size = len(dataset)  # type: ignore[arg-type]
+        val, train = seeded_split(size, {"val_fraction": val_fraction}, seed)
+        return Subset(dataset, train.tolist()), Subset(dataset, val.tolist())

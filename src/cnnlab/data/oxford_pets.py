@@ -29,30 +29,25 @@ class OxfordPetsDataModule(MaskFilesDataModule):
 
     def __init__(
         self,
+        *,
         root: str,
-        num_classes: int,
-        image_size: int = 128,
-        in_channels: int = 3,
         download: bool = False,
         trimap: Literal["three_class", "binary"] = "three_class",
-        val_fraction: float = 0.1,
-        seed: int = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, **kwargs)
+        super().__init__(**kwargs)
+        num_classes = self.num_classes
         if trimap not in TRIMAP_CLASSES:
-            raise ConfigError(f"data.trimap={trimap!r}: choose one of {list(TRIMAP_CLASSES)}")
+            raise ConfigError(f"`trimap`={trimap!r}: choose one of {list(TRIMAP_CLASSES)}")
         expected = len(CLASS_NAMES[trimap])
         if num_classes != expected:
             raise ConfigError(
-                f"data.num_classes={num_classes} but data.trimap={trimap} has {expected} classes: "
-                f"set data.num_classes={expected}"
+                f"`num_classes`={num_classes} but `trimap`={trimap} has {expected} classes: "
+                f"set `num_classes`={expected}"
             )
         self.root = Path(root).expanduser()
         self.download = download
         self.trimap = trimap
-        self.val_fraction = val_fraction
-        self.seed = seed
         self.class_names = list(CLASS_NAMES[trimap])
 
     def prepare_data(self) -> None:
@@ -76,9 +71,9 @@ class OxfordPetsDataModule(MaskFilesDataModule):
                 str(self.root), split, "segmentation", transforms=transform, download=self.download
             )
         except Exception as error:  # RuntimeError, URLError, OSError... from torchvision
-            how = "the download failed (no network?)" if self.download else "data.download=false"
+            how = "the download failed (no network?)" if self.download else "`download` is off"
             raise DataError(
                 f"Oxford-IIIT Pet is not under {self.root / 'oxford-iiit-pet'} (images/ and "
-                f"annotations/) and {how}: {error}. Put the files there (data.root={self.root}), "
-                "or set data.download=true on a machine with internet (about 800 MB)."
+                f"annotations/) and {how}: {error}. Put the files there (`root`={self.root}), "
+                "or set `download`=true on a machine with internet (about 800 MB)."
             ) from None

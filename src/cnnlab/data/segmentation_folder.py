@@ -16,12 +16,8 @@ from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset, Subset
 
-from cnnlab.data.mask_files import (
-    MaskFilesDataModule,
-    PairedTransform,
-    check_pair_sizes,
-    seeded_split,
-)
+from cnnlab.data.mask_files import MaskFilesDataModule, PairedTransform, check_pair_sizes
+from cnnlab.data.splits import seeded_split
 from cnnlab.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
@@ -65,35 +61,33 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
 
     def __init__(
         self,
+        *,
         root: str,
-        num_classes: int,
-        image_size: int,
-        in_channels: int = 3,
         images_dir: str = "images",
         masks_dir: str = "masks",
         palette: list[list[int]] | None = None,
         class_names: list[str] | None = None,
         ignore_index: int | None = None,
-        val_fraction: float = 0.15,
         test_fraction: float = 0.15,
-        seed: int = 0,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, **kwargs)
+        super().__init__(**kwargs)
+        num_classes = self.num_classes
         if palette is not None and len(palette) != num_classes:
             raise ConfigError(
-                f"data.palette has {len(palette)} colours but data.num_classes={num_classes}: "
+                f"`palette` has {len(palette)} colours but `num_classes` is {num_classes}: "
                 "give one [R, G, B] colour per class, in class order"
             )
         if class_names is not None and len(class_names) != num_classes:
             raise ConfigError(
-                f"data.class_names has {len(class_names)} names but data.num_classes={num_classes}"
+                f"`class_names` has {len(class_names)} names but `num_classes` is {num_classes}: "
+                "give one name per class"
             )
         self.root = Path(root).expanduser()
         self.images_dir, self.masks_dir = self.root / images_dir, self.root / masks_dir
         self.palette = palette
         self.ignore_index = ignore_index
-        self.val_fraction, self.test_fraction, self.seed = val_fraction, test_fraction, seed
+        self.test_fraction = test_fraction
         if class_names is not None:
             self.class_names = list(class_names)
 
@@ -106,16 +100,10 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
             self._check_mask(mask_path, transform)
         check_pair_sizes(pairs)
         dataset = MaskPairs(pairs, transform)
-        val, test, train = seeded_split(
-            len(pairs), [self.val_fraction, self.test_fraction], self.seed
-        )
-        if not train:
-            raise DataError(
-                f"{len(pairs)} image/mask pairs in {self.root} leave none for training after "
-                f"val_fraction={self.val_fraction} and test_fraction={self.test_fraction}"
-            )
+        fractions = {"val_fraction": self.val_fraction, "test_fraction": self.test_fraction}
+        val, test, train = seeded_split(len(pairs), fractions, self.seed)
         self.datasets = {
-            name: Subset(dataset, part)
+            name: Subset(dataset, part.tolist())
             for name, part in zip(("train", "val", "test"), (train, val, test), strict=True)
         }
 
@@ -125,7 +113,7 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
             if not folder.is_dir():
                 raise DataError(
                     f"{folder} does not exist: a segmentation folder needs {self.images_dir} and "
-                    f"{self.masks_dir} (set data.root, data.images_dir, data.masks_dir)"
+                    f"{self.masks_dir} (set `root`, `images_dir`, `masks_dir`)"
                 )
         images = _by_stem(self.images_dir, IMAGE_SUFFIXES)
         masks = _by_stem(self.masks_dir, {".png"})
@@ -154,9 +142,7 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
             with Image.open(path) as mask:
                 classes = transform.mask_classes(mask)
         except ValueError as error:
-            raise DataError(
-                f"mask {path}: {error}; save masks as RGB or drop data.palette"
-            ) from None
+            raise DataError(f"mask {path}: {error}; save masks as RGB or drop `palette`") from None
         except OSError as error:
             raise DataError(
                 f"cannot read mask {path}: {error}. Replace or remove the file."
@@ -164,15 +150,15 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
         if classes.ndim != 2:
             raise DataError(
                 f"mask {path} has {classes.shape[-1]} channels: save class indices as a grey "
-                "(or palette) PNG, or map its colours to classes with data.palette"
+                "(or palette) PNG, or map its colours to classes with `palette`"
             )
         if self.palette is not None and (classes < 0).any():
             with Image.open(path) as mask:
                 colours = np.unique(np.asarray(mask.convert("RGB"))[classes < 0], axis=0)
             raise DataError(
-                f"mask {path} has colours not in data.palette: "
+                f"mask {path} has colours not in `palette`: "
                 f"{_some(map(str, colours.tolist()))}; add them "
-                "to data.palette (one [R, G, B] per class) or fix the mask"
+                "to `palette` (one [R, G, B] per class) or fix the mask"
             )
         bad = [
             int(v)
@@ -185,7 +171,7 @@ class SegmentationFolderDataModule(MaskFilesDataModule):
             )
             raise DataError(
                 f"mask {path} has values {_some(map(str, bad))} outside the classes {allowed}: fix "
-                "the mask, or set data.num_classes (or data.ignore_index for a 'void' value)"
+                "the mask, or set `num_classes` (or `ignore_index` for a 'void' value)"
             )
 
 

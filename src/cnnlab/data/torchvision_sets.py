@@ -13,7 +13,7 @@ import torch
 from torchvision import datasets
 
 from cnnlab.data.in_memory import Arrays, InMemoryDataModule
-from cnnlab.errors import DataError
+from cnnlab.errors import ConfigError, DataError
 
 DATASETS: dict[str, tuple[type, str]] = {
     # name: (torchvision class, folder torchvision reads under root)
@@ -28,18 +28,17 @@ class TorchvisionDataModule(InMemoryDataModule):
 
     def __init__(
         self,
+        *,
         name: Literal["mnist", "fashion_mnist", "cifar10"],
         root: str,
-        num_classes: int,
-        in_channels: int,
-        image_size: int,
         download: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(num_classes, in_channels, image_size, **kwargs)
+        super().__init__(**kwargs)
         if name not in DATASETS:
-            raise DataError(
-                f"unknown torchvision data set {name!r}; choose one of {list(DATASETS)}"
+            raise ConfigError(
+                f"`name`={name!r} is not a torchvision data set cnnlab reads: choose one of "
+                f"{list(DATASETS)}"
             )
         self.name = name
         self.root = Path(root).expanduser().absolute()
@@ -58,14 +57,10 @@ class TorchvisionDataModule(InMemoryDataModule):
         try:
             return dataset_class(str(self.root), train=train, download=self.download)
         except Exception as error:  # torchvision raises RuntimeError, URLError, OSError...
-            how = (
-                "the download failed (no network?)"
-                if self.download
-                else "download is off (data.download=false)"
-            )
+            how = "the download failed (no network?)" if self.download else "`download` is off"
             raise DataError(
                 f"{self.name} is not under {self.root / folder} and {how}: {error}. Put the "
-                f"torchvision files there (data.root={self.root}), or set data.download=true on "
+                f"torchvision files there (`root`={self.root}), or set `download`=true on "
                 "a machine with internet."
             ) from None
 

@@ -25,13 +25,17 @@ from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from cnnlab.callbacks.finetuning import TRAINABLE_PARAMS
 from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import unique_dir
 from cnnlab.errors import TrainingError
 from cnnlab.runs.atomic import write_text_atomic
 from cnnlab.runs.layout import DEFAULT_LOG_DIR, LOG_DIR_ENV, log_dir
 from cnnlab.runs.records import read_metrics
+from cnnlab.tasks.base import metric_name
+from cnnlab.tasks.classification import ACCURACY
 
+TEST_ACCURACY = metric_name("test", ACCURACY)
 SCRATCH = "scratch (random init, all trained)"
 
 
@@ -98,9 +102,9 @@ def read_result(run_dir: Path, seconds: float) -> RunResult:
     metrics = read_metrics(run_dir)
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
-    counts = [int(e.value) for e in events.Scalars("train/trainable_params")]
+    counts = [int(e.value) for e in events.Scalars(TRAINABLE_PARAMS)]
     phases = [c for i, c in enumerate(counts) if i == 0 or c != counts[i - 1]]
-    return RunResult(metrics["test/acc"], phases, seconds)
+    return RunResult(metrics[TEST_ACCURACY], phases, seconds)
 
 
 def mean_sd(values: list[float], signed: bool = False) -> str:
@@ -147,7 +151,7 @@ def run_study(
     """Train the source, then every variant for every label count and seed; return the table."""
     source_dir = study_dir / "source"
     train_run(study.source, source_dir, overrides)
-    source_acc = read_metrics(source_dir)["test/acc"]
+    source_acc = read_metrics(source_dir)[TEST_ACCURACY]
     results: dict[int, dict[str, list[RunResult]]] = {}
     for count in labels:
         results[count] = {name: [] for name in study.variants}

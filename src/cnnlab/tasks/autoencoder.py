@@ -13,11 +13,15 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 
 from cnnlab.errors import ConfigError
 from cnnlab.models.autoencoder import AutoencoderOutput
-from cnnlab.tasks.base import BaseTask
+from cnnlab.tasks.base import LOSS, BaseTask, metric_name
+
+# What `step` returns beside the loss, for the callbacks that draw reconstructions and latents
+RECONSTRUCTION = "reconstruction"
+LATENT = "latent"
 
 NORMALIZED_DATA_HINT = (
-    "set data.normalize=false (image folders: data.mean=[0,0,0] data.std=[1,1,1]), or use a "
-    "recipe such as experiment=digits_ae"
+    "turn the data's normalisation off (normalize false; image folders: mean [0, 0, 0] and "
+    "std [1, 1, 1]), as the autoencoder recipes do"
 )
 
 
@@ -48,8 +52,8 @@ class AutoencoderTask(BaseTask):
         super().__init__(model, **base)
         if beta < 0 or kl_warmup_epochs < 0 or prior_fit_samples < 2:
             raise ConfigError(
-                f"task.beta={beta}, task.kl_warmup_epochs={kl_warmup_epochs} must be >= 0 and "
-                f"task.prior_fit_samples={prior_fit_samples} >= 2"
+                f"`beta`={beta} and `kl_warmup_epochs`={kl_warmup_epochs} must be >= 0 and "
+                f"`prior_fit_samples`={prior_fit_samples} >= 2"
             )
         self.loss = loss
         self.beta = beta
@@ -92,20 +96,29 @@ class AutoencoderTask(BaseTask):
             weight = self.kl_weight(stage)
             loss = loss + weight * out.kl.mean() / pixels
             self.log_dict(
-                {f"{stage}/kl": out.kl.mean(), f"{stage}/elbo": -(reconstruction + out.kl).mean()},
+                {
+                    metric_name(stage, "kl"): out.kl.mean(),
+                    metric_name(stage, "elbo"): -(reconstruction + out.kl).mean(),
+                },
                 on_step=False,
                 on_epoch=True,
                 batch_size=len(images),
                 sync_dist=stage != "train",
             )
             if stage == "train":
-                self.log("train/beta", weight, on_step=False, on_epoch=True, batch_size=len(images))
+                self.log(
+                    metric_name(stage, "beta"),
+                    weight,
+                    on_step=False,
+                    on_epoch=True,
+                    batch_size=len(images),
+                )
         self.log_loss(stage, loss, len(images))
         self.update_metrics(stage, out.reconstruction.detach().clamp(0, 1), images)
         return {
-            "loss": loss,
-            "reconstruction": out.reconstruction.detach(),
-            "latent": out.latent.detach(),
+            LOSS: loss,
+            RECONSTRUCTION: out.reconstruction.detach(),
+            LATENT: out.latent.detach(),
         }
 
     def on_validation_epoch_start(self) -> None:
@@ -131,19 +144,18 @@ class AutoencoderTask(BaseTask):
             )
         out = self.sample_forward(
             images,
-            "Check model.encoder.in_channels / input_size against data.in_channels / "
-            "data.image_size.",
+            "Build the encoder for the data's image channels and size.",
         )
         if not isinstance(out, AutoencoderOutput):
             raise ConfigError(
                 f"{type(self.model).__name__} is not an autoencoder (it does not return a "
-                "reconstruction): use model=autoencoder or model=vae with task=autoencoder"
+                "reconstruction): train an Autoencoder or a VAE (cnnlab.models.autoencoder)"
             )
         if out.reconstruction.shape != images[:2].shape:
             raise ConfigError(
                 f"the model reconstructs {tuple(out.reconstruction.shape[1:])} images from "
-                f"{tuple(images.shape[1:])} inputs: set model.decoder.out_channels / output_size "
-                "to data.in_channels / data.image_size"
+                f"{tuple(images.shape[1:])} inputs: build its decoder for the data's image "
+                "channels and size"
             )
 
 

@@ -16,6 +16,15 @@ from cnnlab.errors import ConfigError
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[..., Any]
 STAGES = ("train", "val", "test")
+# What `step` returns: Lightning minimises LOSS; callbacks that draw a task's output read the
+# rest (each task names its own, e.g. PREDS here, RECONSTRUCTION in tasks.autoencoder).
+LOSS = "loss"
+PREDS = "preds"  # classification and segmentation: the predicted class per image / pixel
+
+
+def metric_name(stage: str, metric: str) -> str:
+    """`stage/metric` (e.g. `test/acc`): the name of every logged value and metrics.json key."""
+    return f"{stage}/{metric}"
 
 
 class BaseTask(pl.LightningModule):
@@ -32,7 +41,7 @@ class BaseTask(pl.LightningModule):
         optimizer: OptimizerFactory,
         scheduler: SchedulerFactory | None = None,
         scheduler_interval: Literal["epoch", "step"] = "epoch",
-        monitor: str = "val/loss",
+        monitor: str = metric_name("val", LOSS),
         monitor_mode: Literal["min", "max"] = "min",
     ) -> None:
         super().__init__()
@@ -65,7 +74,7 @@ class BaseTask(pl.LightningModule):
 
     def log_loss(self, stage: str, loss: Tensor, batch_size: int) -> None:
         self.log(
-            f"{stage}/loss",
+            metric_name(stage, LOSS),
             loss,
             on_step=stage == "train",
             on_epoch=True,

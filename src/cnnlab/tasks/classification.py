@@ -9,7 +9,9 @@ from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
 
 from cnnlab.errors import ConfigError
-from cnnlab.tasks.base import BaseTask
+from cnnlab.tasks.base import LOSS, PREDS, BaseTask
+
+ACCURACY = "acc"  # logged per stage as `<stage>/acc`; test/acc is what transfer studies compare
 
 
 class ClassificationTask(BaseTask):
@@ -26,7 +28,7 @@ class ClassificationTask(BaseTask):
         self.num_classes = num_classes
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         metrics: dict[str, Metric] = {
-            "acc": MulticlassAccuracy(num_classes, average="micro"),
+            ACCURACY: MulticlassAccuracy(num_classes, average="micro"),
             "f1": MulticlassF1Score(num_classes, average="macro"),
         }
         if num_classes > 5:
@@ -39,17 +41,15 @@ class ClassificationTask(BaseTask):
         loss = self.loss_fn(logits, labels)
         self.log_loss(stage, loss, len(labels))
         self.update_metrics(stage, logits, labels)
-        return {"loss": loss, "preds": logits.detach().argmax(dim=1)}
+        return {LOSS: loss, PREDS: logits.detach().argmax(dim=1)}
 
     def check_batch(self, batch: tuple[Tensor, Tensor]) -> None:
         logits = self.sample_forward(
             batch[0],
-            "Check model.in_channels / model.input_size against data.in_channels / "
-            "data.image_size.",
+            "Build the model for the data's image channels and size.",
         )
         if logits.dim() != 2 or logits.shape[1] != self.num_classes:
             raise ConfigError(
-                f"the model outputs {tuple(logits.shape[1:])} per image but the data has "
-                f"{self.num_classes} classes: set model.num_classes={self.num_classes} "
-                "(or leave it as ${data.num_classes})"
+                f"the model outputs {tuple(logits.shape[1:])} per image but `num_classes` is "
+                f"{self.num_classes}: build the model with {self.num_classes} outputs"
             )

@@ -12,7 +12,10 @@ from torchmetrics.classification import (
 )
 
 from cnnlab.errors import ConfigError
-from cnnlab.tasks.base import BaseTask
+from cnnlab.tasks.base import LOSS, PREDS, BaseTask, metric_name
+
+# `test/iou_<class>`: each class's test IoU, named by the data module's class names
+CLASS_IOU_PREFIX = metric_name("test", "iou_")
 
 
 class SegmentationTask(BaseTask):
@@ -40,19 +43,21 @@ class SegmentationTask(BaseTask):
         super().__init__(model, **base)
         if mode == "binary" and num_classes != 2:
             raise ConfigError(
-                f"task.mode=binary needs 0/1 masks (task.num_classes=2), got {num_classes} classes"
+                f"`mode`=binary needs 0/1 masks but `num_classes` is {num_classes}: set "
+                "`num_classes` to 2, or `mode` to multiclass"
             )
         self.num_classes = num_classes
         self.mode = mode
         self.ignore_index = ignore_index
         self.losses = nn.ModuleDict({name: fn for name, fn in loss.items() if fn is not None})
         if not self.losses:
-            raise ConfigError("task.loss names no loss: give at least one, e.g. task.loss.dice")
+            raise ConfigError("`loss` names no loss: give at least one, e.g. dice")
         weights = dict(loss_weights or {})
         unknown = sorted(set(weights) - set(loss))
         if unknown:
             raise ConfigError(
-                f"task.loss_weights names {unknown}, which are not in task.loss ({sorted(loss)})"
+                f"`loss_weights` names {unknown}, which are not in `loss` ({sorted(loss)}): "
+                "weigh only the losses given"
             )
         self.loss_weights = {name: float(weights.get(name, 1.0)) for name in self.losses}
         options = {"num_classes": num_classes, "ignore_index": ignore_index}
@@ -92,14 +97,14 @@ class SegmentationTask(BaseTask):
         self.update_metrics(stage, preds, masks)
         if stage == "test":
             self.test_class_iou.update(preds, masks)
-        return {"loss": loss, "preds": preds}
+        return {LOSS: loss, PREDS: preds}
 
     def on_test_epoch_end(self) -> None:
         """Log `test/iou_<class>` per class, named by the data module's class names."""
         per_class = self.test_class_iou.compute()
         self.test_class_iou.reset()
         names = self.class_names()
-        self.log_dict({f"test/iou_{names[i]}": value for i, value in enumerate(per_class)})
+        self.log_dict({CLASS_IOU_PREFIX + names[i]: value for i, value in enumerate(per_class)})
 
     def class_names(self) -> list[str]:
         """The data module's class names when it has one per class, else '0', '1', ..."""
@@ -113,17 +118,17 @@ class SegmentationTask(BaseTask):
         if masks.dim() != 3:
             raise ConfigError(
                 f"segmentation needs masks of shape (N, H, W), but the data gives targets of shape "
-                f"{tuple(masks.shape)}: choose a segmentation data set (e.g. data=digit_canvas)"
+                f"{tuple(masks.shape)}: choose a data set with per-pixel masks (a digit canvas)"
             )
         logits = self.sample_forward(
             images,
-            "Check the model's in_channels against data.in_channels, and data.image_size "
-            "against what the model can divide.",
+            "Build the model for the data's image channels, and choose an image size the model "
+            "can divide.",
         )
         expected = (self.out_channels, *masks.shape[1:])
         if tuple(logits.shape[1:]) != expected:
             raise ConfigError(
                 f"the model outputs {tuple(logits.shape[1:])} per image but {self.mode} masks of "
-                f"{tuple(masks.shape[1:])} need {expected}: set the model's classes "
-                f"(model.num_classes or model.classes) to {self.out_channels}"
+                f"{tuple(masks.shape[1:])} need {expected}: build the model with "
+                f"{self.out_channels} output channels"
             )
