@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities.parsing import AttributeDict
 
 from cnnlab.callbacks.seeding import RankSeed
+from cnnlab.config.flatten import flatten
 from cnnlab.config.trust import check_trusted
 from cnnlab.config.validation import validate_config, validate_devices
 from cnnlab.console import console, run_log
@@ -33,30 +34,52 @@ from cnnlab.tasks.base import BaseTask
 
 log = logging.getLogger(__name__)
 
-# In-memory data sets are batched from tensors: worker processes would only add overhead.
-warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
+
+def instantiate_node(node: DictConfig, **kwargs: Any) -> Any:
+    """`instantiate`, with a CnnlabError from a constructor naming its arguments by config path.
+
+    Library code names its own arguments (`depth`); Hydra tells which node it was building
+    (`model`, or a nested `model.encoder`), so the user reads `model.depth`. The one place that
+    turns argument names into config paths, with `arguments_of` for errors raised later.
+    """
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:  # Hydra wraps what a constructor raised
+        if not isinstance(error.__cause__, CnnlabError):
+            raise
+        building = re.search(r"full_key: (\S+)", str(error))
+        raise error.__cause__.at(building[1] if building else node_path(node)) from None
 
 
-def build_datamodule(data_cfg: DictConfig | dict[str, Any]) -> ImageDataModule:
+@contextmanager
+def arguments_of(node: DictConfig) -> Iterator[None]:
+    """Name by config path the arguments in a CnnlabError that `node`'s object raises meanwhile."""
+    try:
+        yield
+    except CnnlabError as error:
+        raise error.at(node_path(node)) from None
+
+
+def node_path(node: DictConfig) -> str:
+    """Where `node` sits in the run config, e.g. `model` (what a user types to override it)."""
+    return str(node._get_full_key(None))
+
+
+def build_datamodule(data_cfg: DictConfig) -> ImageDataModule:
     """Instantiate and set up the data, so missing files fail before any model is built."""
-    datamodule = instantiate(data_cfg)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
+    datamodule = instantiate_node(data_cfg)
+    with arguments_of(data_cfg):
+        datamodule.prepare_data()
+        datamodule.setup("fit")
     return datamodule
 
 
 def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
     """Instantiate model and task, then check the model against one real batch of the data."""
-    try:
-        model = instantiate(cfg.model)
-    except InstantiationException as error:  # Hydra wraps what a constructor raised
-        if isinstance(error.__cause__, CnnlabError):  # name its arguments by their config path
-            node = re.search(r"full_key: (\S+)", str(error))
-            raise error.__cause__.at(node[1] if node else "model") from None
-        raise
-    task = instantiate(cfg.task, model=model)
-    task.check_batch(next(iter(datamodule.val_dataloader())))
+    model = instantiate_node(cfg.model)
+    task = instantiate_node(cfg.task, model=model)
+    with arguments_of(cfg.task):
+        task.check_batch(next(iter(datamodule.val_dataloader())))
     return task
 
 
@@ -152,20 +175,18 @@ def log_hparams(loggers: list[Logger], resolved: dict[str, Any], metrics: dict[s
         k: v for k, v in resolved.items() if k not in ("paths", "callbacks", "logger", "hydra")
     }
     for logger in loggers:
-        logger.log_hyperparams(AttributeDict(_flatten(params)), metrics)  # type: ignore[call-arg]
+        logger.log_hyperparams(AttributeDict(hparams(params)), metrics)  # type: ignore[call-arg]
         # the Trainer already finalized its loggers; without this flush the event writer's
         # background thread can lose the hparams summaries when the process exits
         logger.finalize("success")
 
 
-def _flatten(node: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(node, dict):
-        flat: dict[str, Any] = {}
-        for key, value in node.items():
-            flat.update(_flatten(value, f"{prefix}{key}/"))
-        return flat
-    value = node if isinstance(node, int | float | str | bool) else str(node)
-    return {prefix.rstrip("/"): value}
+def hparams(params: dict[str, Any]) -> dict[str, Any]:
+    """`task/optimizer/lr`-style keys with values TensorBoard can show (other types as text)."""
+    return {
+        key: value if isinstance(value, int | float | str | bool) else str(value)
+        for key, value in flatten(params, "/").items()
+    }
 
 
 def print_summary(run_dir: Path, metrics: dict[str, float]) -> None:

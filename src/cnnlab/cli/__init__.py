@@ -1,8 +1,12 @@
-"""What every cnnlab command does around its work: one-line errors instead of tracebacks."""
+"""What every cnnlab command does around its work: process set-up, one-line errors.
+
+The library itself changes no global state on import; the commands do it here, once.
+"""
 
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -11,6 +15,22 @@ from omegaconf import DictConfig, OmegaConf
 from cnnlab.errors import CnnlabError, ConfigError, exit_with
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Lightning's advice that does not apply to cnnlab: in-memory data sets are batched from tensors
+# (worker processes would only add overhead), and a resumed run writes into its own checkpoints/.
+QUIET_WARNINGS = (
+    ".*does not have many workers.*",
+    ".*Checkpoint directory .* exists and is not empty.*",
+)
+
+
+def prepare_process() -> None:
+    """What a cnnlab command sets up before Hydra composes: its resolvers and warning filters."""
+    from cnnlab.config.resolvers import register_resolvers  # imports torch: not for compare
+
+    register_resolvers()
+    for message in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
 
 
 def report_errors(function: F) -> F:

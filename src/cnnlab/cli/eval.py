@@ -8,13 +8,12 @@ import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig
 
-from cnnlab.cli import report_errors, required
-from cnnlab.config.resolvers import register_resolvers
+from cnnlab.cli import prepare_process, report_errors, required
 from cnnlab.pipeline import print_summary, rebuild_from_checkpoint
 from cnnlab.runs.layout import BEST_CHECKPOINT
 from cnnlab.runs.records import write_metrics
 
-register_resolvers()
+prepare_process()
 
 
 def evaluate(

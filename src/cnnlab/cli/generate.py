@@ -19,8 +19,7 @@ from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
 from cnnlab.callbacks.autoencoder import sample_grid
-from cnnlab.cli import report_errors, required
-from cnnlab.config.resolvers import register_resolvers
+from cnnlab.cli import prepare_process, report_errors, required
 from cnnlab.console import console
 from cnnlab.data.base import ImageDataModule
 from cnnlab.errors import CheckpointError, ConfigError
@@ -29,7 +28,7 @@ from cnnlab.runs.atomic import write_atomic
 from cnnlab.runs.layout import BEST_CHECKPOINT
 from cnnlab.tasks.autoencoder import AutoencoderTask, first_images
 
-register_resolvers()
+prepare_process()
 
 
 def load_autoencoder(

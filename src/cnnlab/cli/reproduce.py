@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cnnlab.cli import report_errors
+from cnnlab.cli import prepare_process, report_errors
 from cnnlab.config.resolvers import unique_dir
 from cnnlab.config.validation import validate_config
 from cnnlab.errors import ConfigError
@@ -22,6 +22,8 @@ from cnnlab.pipeline import train
 from cnnlab.runs.layout import ENVIRONMENT_FILE, METRICS_FILE, REPRODUCE_SUFFIX
 from cnnlab.runs.records import environment_record, read_metrics
 from cnnlab.runs.saved_config import copy_run_record, load_run_config, place_run
+
+prepare_process()
 
 
 def environment_changes(saved: dict, current: dict) -> list[str]:

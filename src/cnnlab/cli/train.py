@@ -12,15 +12,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from cnnlab.cli import report_errors
-from cnnlab.config.resolvers import register_resolvers
+from cnnlab.cli import prepare_process, report_errors
 from cnnlab.config.validation import validate_choices
 from cnnlab.distributed import adopt_launching_job
 from cnnlab.errors import ConfigError
 from cnnlab.pipeline import train
 from cnnlab.runs.resume import resumed_config, wants_resume
 
-register_resolvers()
+prepare_process()
 
 
 def objective(cfg: DictConfig) -> float:

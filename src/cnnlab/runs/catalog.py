@@ -8,7 +8,6 @@ when it ends (cnnlab.runs.sweep_summary).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from cnnlab.config.flatten import flatten
 from cnnlab.errors import ConfigError, RunRecordError
 from cnnlab.runs.layout import CONFIG_FILE, HYDRA_FILE, METRICS_FILE, OVERRIDES_FILE, STATUS_FILE
 from cnnlab.runs.records import read_metrics
@@ -131,7 +131,7 @@ def flatten_config(cfg: DictConfig) -> dict[str, Any]:
     `${hydra:...}` (and other values only a running Hydra job knows) stay as written.
     """
     flat: dict[str, Any] = {}
-    for key, raw in _leaves(OmegaConf.to_container(cfg, resolve=False)):
+    for key, raw in flatten(OmegaConf.to_container(cfg, resolve=False)).items():
         if key.startswith(_LOCATION_KEYS):
             continue
         try:
@@ -163,14 +163,6 @@ def show(value: Any, precise: bool = False) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value)
     return str(value)
-
-
-def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    if isinstance(node, dict) and node:
-        for key, value in node.items():
-            yield from _leaves(value, f"{prefix}{key}.")
-    else:
-        yield prefix.rstrip("."), node
 
 
 def _load_yaml(path: Path, kind: type = DictConfig) -> Any:
