@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from cnnlab.config.flatten import flatten
 from cnnlab.errors import ConfigError, RunRecordError
 from cnnlab.runs.layout import CONFIG_FILE, HYDRA_FILE, METRICS_FILE, OVERRIDES_FILE, STATUS_FILE
-from cnnlab.runs.records import read_metrics
+from cnnlab.runs.records import read_metrics, read_yaml_record
 
 DAMAGED = "damaged"
 # where a run lives, not what it did: left out of config comparisons
@@ -66,11 +65,13 @@ def read_run(path: Path) -> RunRecord:
 
 
 def _read_run(path: Path) -> RunRecord:
-    cfg = _load_yaml(path / CONFIG_FILE)
+    cfg = read_yaml_record(path / CONFIG_FILE)
     hydra_file = path / HYDRA_FILE
-    hydra_cfg = _load_yaml(hydra_file).hydra if hydra_file.is_file() else OmegaConf.create()
+    hydra_cfg = read_yaml_record(hydra_file).hydra if hydra_file.is_file() else OmegaConf.create()
     overrides_file = path / OVERRIDES_FILE
-    overrides = list(_load_yaml(overrides_file, ListConfig)) if overrides_file.is_file() else []
+    overrides = (
+        list(read_yaml_record(overrides_file, ListConfig)) if overrides_file.is_file() else []
+    )
     metrics = read_metrics(path) if (path / METRICS_FILE).is_file() else {}
     status, error = _outcome(path, metrics)
     objective, mode = _objective(cfg)
@@ -163,16 +164,6 @@ def show(value: Any, precise: bool = False) -> str:
     if isinstance(value, list | dict):
         return json.dumps(value)
     return str(value)
-
-
-def _load_yaml(path: Path, kind: type = DictConfig) -> Any:
-    try:
-        loaded = OmegaConf.load(path)
-    except (OSError, yaml.YAMLError) as error:
-        raise RunRecordError(f"{path} is damaged ({error})") from None
-    if not isinstance(loaded, kind):
-        raise RunRecordError(f"{path} is damaged (it holds no {kind.__name__})")
-    return loaded
 
 
 def _outcome(path: Path, metrics: dict[str, float]) -> tuple[str, str | None]:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
+from omegaconf import DictConfig, OmegaConf
 
 from cnnlab.errors import RunRecordError
 from cnnlab.runs.atomic import write_json_atomic
@@ -50,6 +52,17 @@ def read_metrics(run_dir: Path) -> dict[str, float]:
     if problem:
         raise RunRecordError(f"{path} is damaged ({problem}); restore it, or train the run again")
     return metrics
+
+
+def read_yaml_record(path: Path, kind: type = DictConfig) -> Any:
+    """A saved YAML record of a run (`.hydra/*.yaml`), a damaged one reported as such."""
+    try:
+        loaded = OmegaConf.load(path)
+    except (OSError, yaml.YAMLError) as error:
+        raise RunRecordError(f"{path} is damaged ({error}); restore it") from None
+    if not isinstance(loaded, kind):
+        raise RunRecordError(f"{path} is damaged (it holds no {kind.__name__}); restore it")
+    return loaded
 
 
 def _metrics_problem(metrics: Any) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.utils import setup_globals
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -20,6 +19,7 @@ from cnnlab.config.trust import check_no_interpolation, check_trusted
 from cnnlab.errors import ConfigError
 from cnnlab.runs.atomic import write_text_atomic
 from cnnlab.runs.layout import CONFIG_FILE, HYDRA_DIR, HYDRA_FILE
+from cnnlab.runs.records import read_yaml_record
 
 # the parts of hydra.yaml a rerun uses (the job reads runtime and job values; DDP ranks compose
 # their config from the overrides)
@@ -39,25 +39,14 @@ def load_run_config(run_dir: Path, trust: bool = False) -> DictConfig:
             f"{run_dir} is not a cnnlab run directory (no {CONFIG_FILE} and {HYDRA_FILE}); "
             "give a directory that cnnlab-train created"
         )
-    cfg = load_yaml(config_file)
-    hydra_cfg = load_yaml(hydra_file)
+    cfg = read_yaml_record(config_file)
+    hydra_cfg = read_yaml_record(hydra_file)
     # unresolved: a `_target_` written as an interpolation is refused rather than guessed at
     check_trusted(OmegaConf.to_container(cfg, resolve=False), str(config_file), trust)
     check_hydra_record(hydra_cfg, hydra_file, trust)
     setup_globals()  # Hydra's `hydra` and `now` resolvers, which a job started by Hydra has
     # what run_job does; HydraConfig.set_config would insist on Hydra's typed schema
     HydraConfig.instance().cfg = hydra_cfg
-    return cfg
-
-
-def load_yaml(path: Path) -> DictConfig:
-    """A saved config file, with a broken one reported as such rather than as a traceback."""
-    try:
-        cfg = OmegaConf.load(path)
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError(f"cannot read {path}: {error}; is the run directory damaged?") from None
-    if not isinstance(cfg, DictConfig):
-        raise ConfigError(f"{path} holds no mapping of config keys; is the run directory damaged?")
     return cfg
 
 
