@@ -6,7 +6,7 @@ from cnnlab.studies.transfer import main
 
 if __name__ == "__main__":
     warnings.warn(
-        "python -m cnnlab.transfer_study is now python -m cnnlab.studies.transfer",
+        "python -m cnnlab.studies.transfer is now python -m cnnlab.studies.transfer",
         FutureWarning,
         stacklevel=1,
     )

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from cnnlab.experiment import train
 from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from cnnlab.pipeline import train
 from tests.conftest import TINY, compose_config
 
 # one tiny real training per task: seconds each, on 8x8 digits or 16x16 canvases
