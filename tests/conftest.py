@@ -29,6 +29,10 @@ TINY = [
 ]
 
 
+# the console scripts, cnnlab-<name>: python -m cnnlab.cli.<name>
+COMMANDS = ("train", "eval", "generate", "compare", "reproduce")
+
+
 def compose_config(
     overrides: list[str], output_dir: Path, config_name: str = "train"
 ) -> DictConfig:
@@ -53,10 +57,18 @@ def compose_train(tmp_path: Path) -> Iterator:
 
 
 def run_cli(module: str, *args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run `python -m cnnlab.cli.<module> args...` (`cnnlab-<module>`) in `cwd`, offline."""
+    """Run `cnnlab-<module> args...` (`python -m cnnlab.cli.<module>`) in `cwd`, offline; any
+    other module, e.g. `studies.transfer`, runs as `python -m cnnlab.<module>`."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", f"cnnlab.cli.{module}", *args],
+        [
+            sys.executable,
+            "-m",
+            f"cnnlab.{module}"
+            if "." in module or module == "transfer_study"
+            else f"cnnlab.cli.{module}",
+            *args,
+        ],
         cwd=cwd,
         env=env,
         capture_output=True,

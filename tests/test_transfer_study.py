@@ -19,7 +19,7 @@ def test_study_runs_every_variant_and_writes_the_table(
 ) -> None:
     overrides = [o for o in TINY if not o.startswith("callbacks.progress_bar")]
     result = run_cli(
-        "transfer_study", "--study", name, "--seeds", *seeds, "--labels", "3",
+        "studies.transfer", "--study", name, "--seeds", *seeds, "--labels", "3",
         "--out", str(tmp_path / "study"), *overrides, cwd=tmp_path,
     )  # fmt: skip
     table = (tmp_path / "study" / "comparison.md").read_text()
@@ -56,7 +56,7 @@ def test_gains_are_paired_by_seed_with_scratch() -> None:
 def test_fine_tuning_beats_scratch_on_five_labels_per_class(tmp_path: Path) -> None:
     """The README's claim on one seed, with the full recipes (about 80 s on 2 cores)."""
     run_cli(
-        "transfer_study", "--seeds", "0", "--labels", "5", "--out", str(tmp_path / "study"),
+        "studies.transfer", "--seeds", "0", "--labels", "5", "--out", str(tmp_path / "study"),
         "callbacks.progress_bar.refresh_rate=0", cwd=tmp_path,
     )  # fmt: skip
     table = (tmp_path / "study" / "comparison.md").read_text()
@@ -65,3 +65,9 @@ def test_fine_tuning_beats_scratch_on_five_labels_per_class(tmp_path: Path) -> N
     # measured: +0.149 (last block) and +0.167 (full fine-tune) over scratch's 0.746
     assert float(gains["last conv block + new head"]) > 0.05
     assert float(gains["new head, then full fine-tune"]) > 0.05
+
+
+def test_the_old_module_name_still_runs_the_study_with_a_warning(tmp_path: Path) -> None:
+    result = run_cli("transfer_study", "--help", cwd=tmp_path)
+    assert "python -m cnnlab.studies.transfer" in result.stdout  # the study's own usage line
+    assert "FutureWarning" in result.stderr and "cnnlab.studies.transfer" in result.stderr

@@ -1,4 +1,5 @@
-"""Deprecated spelling of `python -m cnnlab.studies.transfer`, kept for one release."""
+"""`python -m cnnlab.transfer_study`: the old spelling of `python -m cnnlab.studies.transfer`,
+kept for one release."""
 
 import warnings
 
@@ -6,7 +7,7 @@ from cnnlab.studies.transfer import main
 
 if __name__ == "__main__":
     warnings.warn(
-        "python -m cnnlab.studies.transfer is now python -m cnnlab.studies.transfer",
+        "python -m cnnlab.transfer_study is now python -m cnnlab.studies.transfer",
         FutureWarning,
         stacklevel=1,
     )
