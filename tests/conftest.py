@@ -64,9 +64,7 @@ def run_cli(module: str, *args: str, cwd: Path, check: bool = True) -> subproces
         [
             sys.executable,
             "-m",
-            f"cnnlab.{module}"
-            if "." in module or module == "transfer_study"
-            else f"cnnlab.cli.{module}",
+            f"cnnlab.cli.{module}" if module in COMMANDS else f"cnnlab.{module}",
             *args,
         ],
         cwd=cwd,
