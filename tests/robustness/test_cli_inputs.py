@@ -59,6 +59,8 @@ def test_no_ckpt_path(tmp_path: Path, outputs: Path, command: str) -> None:
 REJECTED = {
     "wrong type": (["trainer.max_epochs=abc"], "trainer.max_epochs='abc'"),
     "missing data settings": (["data=image_folder"], "data.root"),
+    # found by the first real batch, after the run directory was locked
+    "model that does not fit the data": (["model.num_classes=3"], "task.num_classes is 10"),
 }
 
 

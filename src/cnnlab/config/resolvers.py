@@ -9,7 +9,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from cnnlab.errors import ConfigError, exit_with
-from cnnlab.runs.layout import HYDRA_DIR, LOG_DIR_ENV, RUN_DIR_ENV
+from cnnlab.runs.layout import HYDRA_DIR, LOCK_FILE, LOG_DIR_ENV, RUN_DIR_ENV
 
 # (run directory, the topmost folder created with it) for each claim of this process
 _claims: list[tuple[Path, Path]] = []
@@ -51,9 +51,10 @@ def unique_dir(path: str) -> str:
 
 def release_unused_claims() -> None:
     """Remove the run directories this process claimed that hold only Hydra's record (.hydra/
-    and its job log): a run rejected before it started leaves nothing behind. Anything else in
-    such a directory (a checkpoint, metrics) keeps it, and only directories claimed here go,
-    with the folders created for them (`outputs/classification/`) once empty."""
+    and its job log) and the released run lock: a run rejected before it started leaves
+    nothing behind. Anything else in such a directory (a checkpoint, metrics) keeps it, and only
+    directories claimed here go, with the folders created for them (`outputs/classification/`)
+    once empty."""
     while _claims:
         directory, created = _claims.pop()
         if directory.is_symlink() or not directory.is_dir():
@@ -72,6 +73,8 @@ def _hydra_record(entry: Path) -> bool:
         return False
     if entry.name == HYDRA_DIR:
         return entry.is_dir()
+    if entry.name == LOCK_FILE:  # released by now: it only names the process that held it
+        return entry.is_file()
     return entry.is_file() and entry.suffix == ".log"
 
 
