@@ -23,14 +23,31 @@ class CnnlabError(Exception):
         self.message = message
         self.located = False
 
-    def at(self, node_path: str) -> CnnlabError:
-        """The same error with each `argument` named by its config path, `node_path.argument`."""
+    def at(self, node_path: str, **filled_from: str) -> CnnlabError:
+        """The same error with each `argument` named by its config path, `node_path.argument`.
+
+        An argument that the pipeline filled from another node (a task's `model`, built from
+        `model`) is named by that node's path: `filled_from={"model": "model"}`.
+        """
         if self.located:  # the innermost node that knew the argument has named it already
             return self
-        prefix = f"{node_path}." if node_path else ""
-        located = type(self)(_ARGUMENT.sub(lambda m: f"`{prefix}{m[1]}`", self.message))
+
+        def path(match: re.Match[str]) -> str:
+            argument, _, rest = match[1].partition(".")
+            if argument in filled_from and rest:
+                return f"`{filled_from[argument]}.{rest}`"
+            return f"`{node_path}.{match[1]}`" if node_path else match[0]
+
+        located = type(self)(_ARGUMENT.sub(path, self.message))
         located.located = True
         return located
+
+    def inside(self, argument: str) -> CnnlabError:
+        """The same error as seen by the object holding the raiser in `argument`: `depth` becomes
+        `model.depth` when a task's `model` raised it (not yet a config path: see `at`)."""
+        if self.located:
+            return self
+        return type(self)(_ARGUMENT.sub(lambda m: f"`{argument}.{m[1]}`", self.message))
 
     def __str__(self) -> str:
         return _ARGUMENT.sub(lambda m: m[1], self.message)

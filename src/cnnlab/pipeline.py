@@ -52,12 +52,14 @@ def instantiate_node(node: DictConfig, **kwargs: Any) -> Any:
 
 
 @contextmanager
-def arguments_of(node: DictConfig) -> Iterator[None]:
-    """Name by config path the arguments in a CnnlabError that `node`'s object raises meanwhile."""
+def arguments_of(node: DictConfig, **filled_from: DictConfig) -> Iterator[None]:
+    """Name by config path the arguments in a CnnlabError that `node`'s object raises meanwhile;
+    `filled_from` maps its arguments built from other nodes (a task's `model`) to those nodes."""
     try:
         yield
     except CnnlabError as error:
-        raise error.at(node_path(node)) from None
+        paths = {argument: node_path(source) for argument, source in filled_from.items()}
+        raise error.at(node_path(node), **paths) from None
 
 
 def node_path(node: DictConfig) -> str:
@@ -78,7 +80,7 @@ def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
     """Instantiate model and task, then check the model against one real batch of the data."""
     model = instantiate_node(cfg.model)
     task = instantiate_node(cfg.task, model=model)
-    with arguments_of(cfg.task):
+    with arguments_of(cfg.task, model=cfg.model):
         task.check_batch(next(iter(datamodule.val_dataloader())))
     return task
 

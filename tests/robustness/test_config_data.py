@@ -13,7 +13,7 @@ CASES = {
     # overrides: a fragment of the one-sentence error
     "data.val_fraction=0": "val_fraction=0 must be a fraction between 0 and 1 (exclusive)",
     "data.test_fraction=0.5 data.val_fraction=0.9995": (
-        "899 samples leave none for training after val_fraction=0.9995"
+        "899 samples leave none for training after data.val_fraction=0.9995"
     ),
     "task=segmentation": "segmentation needs masks of shape (N, H, W)",
     "+data.bogus=1": "data.bogus is not an argument of cnnlab.data.digits.DigitsDataModule",

@@ -148,8 +148,8 @@ class BaseTask(pl.LightningModule):
         try:
             with torch.no_grad():
                 return self.model(images[:2] if weights is None else images[:2].to(weights.device))
-        except CnnlabError as error:  # the model's own check, naming its own arguments
-            raise error.at("model") from None  # `model`: this task's argument that holds it
+        except CnnlabError as error:  # the model's own check names the model's arguments
+            raise error.inside("model") from None
         except RuntimeError as error:
             raise ConfigError(
                 f"the model cannot take this data's images {tuple(images.shape[1:])}: "

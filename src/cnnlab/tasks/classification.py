@@ -51,5 +51,6 @@ class ClassificationTask(BaseTask):
         if logits.dim() != 2 or logits.shape[1] != self.num_classes:
             raise ConfigError(
                 f"the model outputs {tuple(logits.shape[1:])} per image but `num_classes` is "
-                f"{self.num_classes}: build the model with {self.num_classes} outputs"
+                f"{self.num_classes}: set `model.num_classes`={self.num_classes} (a model with "
+                f"{self.num_classes} outputs)"
             )
