@@ -255,3 +255,27 @@ def test_cnnlab_eval_reports_the_recomputed_metrics(compose_train, tmp_path: Pat
     assert {k: v for k, v in trained.items() if k.startswith("test/")} == pytest.approx(
         expected, abs=1e-6
     )
+
+
+@pytest.mark.parametrize("num_classes", [3, 10, 11])
+def test_perfect_predictions_report_exactly_one(num_classes: int) -> None:
+    """torchmetrics' own macro averages of a perfect prediction are 1.0000001 for 10 classes
+    (float32 sums of 1/num_classes): every reported metric must be 1.0, not above it."""
+    torch.manual_seed(2)
+    labels = torch.arange(SAMPLES) % num_classes
+    images = torch.rand(SAMPLES, 1, 4, 4)
+    logits = class_logits(labels, labels, num_classes)
+    masks = labels[:, None, None].expand(SAMPLES, 6, 6).clone()
+    mask_logits = F.one_hot(masks, num_classes).permute(0, 3, 1, 2).float() * 3.0
+    loss = {"cross_entropy": SoftCrossEntropyLoss(smooth_factor=0.0)}
+    tasks = [
+        ClassificationTask(Lookup(images, logits), num_classes=num_classes, optimizer=SGD),
+        SegmentationTask(
+            Lookup(images, mask_logits), num_classes=num_classes, loss=loss, optimizer=SGD
+        ),
+    ]
+    for task, targets in zip(tasks, (labels, masks)):
+        reported = run_stages(task, images, targets)
+        for name, value in reported.items():
+            if name.split("/")[1] in ("acc", "f1", "iou", "dice", "pixel_acc"):
+                assert value == 1.0, f"{type(task).__name__} {name}={value!r}"

@@ -6,10 +6,11 @@ from typing import Any
 
 from torch import Tensor, nn
 from torchmetrics import Metric
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+from torchmetrics.classification import MulticlassAccuracy
 
 from cnnlab.errors import ConfigError
 from cnnlab.tasks.base import LOSS, PREDS, BaseTask
+from cnnlab.tasks.metrics import MacroF1
 
 ACCURACY = "acc"  # logged per stage as `<stage>/acc`; test/acc is what transfer studies compare
 
@@ -29,7 +30,7 @@ class ClassificationTask(BaseTask):
         self.loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
         metrics: dict[str, Metric] = {
             ACCURACY: MulticlassAccuracy(num_classes, average="micro"),
-            "f1": MulticlassF1Score(num_classes, average="macro"),
+            "f1": MacroF1(num_classes),
         }
         if num_classes > 5:
             metrics["acc_top5"] = MulticlassAccuracy(num_classes, top_k=5, average="micro")

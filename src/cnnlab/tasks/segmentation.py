@@ -7,12 +7,12 @@ from typing import Any, Literal
 from torch import Tensor, nn
 from torchmetrics.classification import (
     MulticlassAccuracy,
-    MulticlassF1Score,
     MulticlassJaccardIndex,
 )
 
 from cnnlab.errors import ConfigError
 from cnnlab.tasks.base import LOSS, PREDS, BaseTask, metric_name
+from cnnlab.tasks.metrics import MacroF1, MacroIoU
 
 # `test/iou_<class>`: each class's test IoU, named by the data module's class names
 CLASS_IOU_PREFIX = metric_name("test", "iou_")
@@ -63,8 +63,8 @@ class SegmentationTask(BaseTask):
         options = {"num_classes": num_classes, "ignore_index": ignore_index}
         self.metrics = self.stage_metrics(
             {
-                "iou": MulticlassJaccardIndex(average="macro", **options),
-                "dice": MulticlassF1Score(average="macro", **options),
+                "iou": MacroIoU(**options),
+                "dice": MacroF1(**options),
                 "pixel_acc": MulticlassAccuracy(average="micro", **options),
             }
         )
