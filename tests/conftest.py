@@ -30,7 +30,7 @@ TINY = [
 
 
 # the console scripts, cnnlab-<name>: python -m cnnlab.cli.<name>
-COMMANDS = ("train", "eval", "generate", "compare", "reproduce")
+COMMANDS = ("train", "eval", "generate", "compare", "reproduce", "predict", "export")
 
 
 def compose_config(

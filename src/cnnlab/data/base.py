@@ -7,6 +7,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
+from torchvision.transforms.v2.functional import InterpolationMode, resize
 
 from cnnlab.data.augment import BatchAugment
 
@@ -45,6 +46,12 @@ class ImageDataModule(pl.LightningDataModule):
         self.class_names: list[str] = [str(i) for i in range(num_classes)]
         self.mean: list[float] = [0.0] * in_channels
         self.std: list[float] = [1.0] * in_channels
+
+    def resize_images(self, images: Tensor) -> Tensor:
+        """Images (N, C, H, W) in [0, 1] at `image_size`, resized as this data set resizes its
+        own (antialiased bilinear, like torchvision's Resize), so new images match training."""
+        size = [self.image_size, self.image_size]
+        return resize(images, size, InterpolationMode.BILINEAR, antialias=True).clamp(0, 1)
 
     def normalize_images(self, images: Tensor) -> Tensor:
         """Standardise images in [0, 1] with the data set's per-channel mean and std."""

@@ -80,10 +80,14 @@ class InMemoryDataModule(ImageDataModule):
         }
 
     def _resize(self, images: Tensor, targets: Tensor) -> Arrays:
+        return self.resize_images(images).contiguous(), targets
+
+    def resize_images(self, images: Tensor) -> Tensor:
+        """Plain bilinear interpolation (no antialiasing) to `image_size`, clamped to [0, 1]."""
         if images.shape[-1] != self.image_size or images.shape[-2] != self.image_size:
             size = (self.image_size, self.image_size)
             images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
-        return images.clamp(0, 1).contiguous(), targets
+        return images.clamp(0, 1)
 
     def _select_classes(self, images: Tensor, targets: Tensor) -> Arrays:
         """Keep the listed classes only and renumber them 0..k-1 in the listed order."""

@@ -14,6 +14,8 @@ all its defaults in one commented block:
         train.lock                             flock-ed by the process training here; its PID
       multirun/<run_name>/<date>_<time>/       a sweep: <job number>/ per job, summary.csv/.md
       eval/<date>_<time>/                      cnnlab-eval's own metrics.json
+      predict/<date>_<time>/                   cnnlab-predict's outputs (names below)
+      export/<date>_<time>/                    cnnlab-export's model file and its JSON sidecar
     <run dir>_reproduce/                       cnnlab-reproduce's rerun of <run dir>
 """
 
@@ -49,6 +51,26 @@ LOCK_FILE = "train.lock"
 # Beside run directories
 SUMMARY_NAME = "summary"  # summary.csv and summary.md in a sweep directory
 REPRODUCE_SUFFIX = "_reproduce"  # RUN_DIR_reproduce: where cnnlab-reproduce reruns RUN_DIR
+
+# What cnnlab-predict writes into its output folder (out=)
+PREDICTIONS_FILE = "predictions.csv"  # classification: one row per file, top-k classes
+BY_CLASS_DIR = "by_class"  # copy_into_class_folders=true: by_class/<class name>/<file>
+MASKS_DIR = "predicted_masks"  # segmentation: one palette PNG of class indices per input
+OVERLAYS_DIR = "mask_overlays"  # segmentation: the mask's colours over the input image
+CLASS_PIXELS_FILE = "class_pixels.csv"  # segmentation: pixels of each class per image
+RECONSTRUCTIONS_DIR = "reconstructed_images"  # autoencoder: one reconstruction PNG per input
+LATENTS_FILE = "latents.npy"  # autoencoder: (images, latent_dim), rows in latents.csv's order
+LATENTS_TABLE = "latents.csv"  # autoencoder: row, file
+RECONSTRUCTION_ERRORS_FILE = "reconstruction_errors.csv"  # autoencoder: highest error first
+PREDICT_ERRORS_FILE = "errors.csv"  # files that could not be read, with the reason
+
+# What cnnlab-export writes by default: the model file, and beside it FILE.json (`sidecar`)
+EXPORT_FILES = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}
+
+
+def sidecar(model_file: Path) -> Path:
+    """The JSON beside an exported model that says how to feed it: FILE.json."""
+    return model_file.with_name(model_file.name + ".json")
 
 
 def log_dir() -> Path:
