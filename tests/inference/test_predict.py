@@ -17,7 +17,6 @@ from cnnlab.inference.sliding_window import model_stride, sliding_window_logits
 from cnnlab.pipeline import rebuild_from_checkpoint
 from tests.conftest import run_cli
 
-
 # PASCAL VOC's colours of classes 0-4: background, aeroplane, bicycle, bird, boat
 VOC_FIRST_COLOURS = [0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0, 0, 0, 128]
 
