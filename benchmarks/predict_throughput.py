@@ -1,6 +1,6 @@
 """cnnlab-predict's throughput (images/s) on the CPU for each task, and the parity of exports.
 
-    python benchmarks/predict_throughput.py CLASSIFIER_CKPT UNET_CKPT AUTOENCODER_CKPT
+    python benchmarks/predict_throughput.py CLASSIFIER_CKPT UNET_CKPT AUTOENCODER_CKPT [--threads 1]
 
 Writes digit images (and, for the U-Net, 96x96 canvases predicted by sliding windows) into a
 temporary folder, times `cnnlab.inference.predict.predict` on them minus the time to rebuild
@@ -49,8 +49,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs=3, metavar="CKPT")
     parser.add_argument("--count", type=int, default=500)
+    # on a machine shared with other jobs, 2 threads spin against each other: 1 is faster there
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for name, ckpt, side, count in zip(
