@@ -12,8 +12,10 @@ from PIL import Image
 
 from cnnlab.cli.eval import evaluate
 from cnnlab.data.digit_canvas import DigitCanvasDataModule
+from cnnlab.inference.images import output_names
 from cnnlab.inference.predict import PredictOptions, predict
 from cnnlab.inference.sliding_window import model_stride, sliding_window_logits
+from cnnlab.inference.writers import AutoencoderFiles
 from cnnlab.pipeline import rebuild_from_checkpoint
 from tests.conftest import run_cli
 
@@ -175,3 +177,12 @@ def test_the_autoencoder_ranks_out_of_distribution_images_above_digits(
     assert listed == pytest.approx(mse, rel=1e-4)
     with Image.open(out / "reconstructed_images" / "digit3.png") as png:
         assert png.size == (16, 16)
+
+
+def test_outputs_of_inputs_that_differ_only_by_suffix_do_not_overwrite_each_other(
+    tmp_path: Path,
+) -> None:
+    files = [tmp_path / "a" / "x.jpg", tmp_path / "a" / "x.png", tmp_path / "b" / "x.png"]
+    writer = AutoencoderFiles(files, output_names(files), tmp_path)
+    names = [writer.png_name(i) for i in range(3)]
+    assert names == [Path("a/x.jpg.png"), Path("a/x.png.png"), Path("b/x.png")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ class PredictionFiles(BasePredictionWriter):
     def __init__(self, files: list[Path], names: list[Path], out: Path) -> None:
         super().__init__(write_interval="batch")
         self.files, self.names, self.out = files, names, out
+        self.stem_counts = Counter(name.with_suffix("") for name in names)
         self.errors: list[list[str]] = []
         self.predicted = 0
 
@@ -88,7 +90,11 @@ class PredictionFiles(BasePredictionWriter):
         """Write the tables that need every image."""
 
     def png_name(self, index: int) -> Path:
-        return self.names[index].with_suffix(".png")
+        """The output PNG's name: the input's with .png, or with .png added when another input
+        differs only by its suffix (a.jpg and a.png give a.jpg.png and a.png.png)."""
+        name = self.names[index]
+        unique = self.stem_counts[name.with_suffix("")] == 1
+        return name.with_suffix(".png") if unique else name.with_name(name.name + ".png")
 
 
 class ClassificationFiles(PredictionFiles):
