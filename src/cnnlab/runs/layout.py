@@ -68,6 +68,19 @@ PREDICT_ERRORS_FILE = "errors.csv"  # files that could not be read, with the rea
 EXPORT_FILES = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}
 
 
+# A sweep directory (multirun/<run_name>/<date>_<time>/) beside its numbered job directories
+MULTIRUN_FILE = "multirun.yaml"  # Hydra's record of the sweep: its overrides, the swept keys
+
+# Sweeps: resume and one GPU per job (resuming sweeper, runs/gpus.py)
+# (names for sweep resume and GPU assignment go here)
+
+# Optuna search (hydra_plugins/cnnlab_search, cnnlab.search)
+# (names for the study storage, its record and its plots go here)
+
+# Loggers and the HParams table (conf/logger/, config/hparams.py)
+# (names for logger files go here)
+
+
 def sidecar(model_file: Path) -> Path:
     """The JSON beside an exported model that says how to feed it: FILE.json."""
     return model_file.with_name(model_file.name + ".json")
