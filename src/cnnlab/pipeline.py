@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from cnnlab.distributed import distributed_job
 from cnnlab.errors import CheckpointError, CnnlabError
 from cnnlab.runs.checkpoint_io import CrashSafeCheckpointIO
 from cnnlab.runs.checkpoints import ConfigInCheckpoint, checkpoint_config, load_checkpoint
-from cnnlab.runs.layout import ENVIRONMENT_FILE, RUN_LOG
+from cnnlab.runs.layout import ENVIRONMENT_FILE, RUN_LOG, SEARCH_TRIAL_ENV
 from cnnlab.runs.lock import run_lock
 from cnnlab.runs.records import write_environment, write_metrics
 from cnnlab.tasks.base import BaseTask
@@ -88,6 +89,10 @@ def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
 def build_trainer(cfg: DictConfig, resolved: dict[str, Any]) -> pl.Trainer:
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     callbacks += [ConfigInCheckpoint(resolved), RankSeed(cfg.seed)]
+    if trial_id := os.environ.get(SEARCH_TRIAL_ENV):  # an Optuna trial: report, maybe stop early
+        from cnnlab.search.trial import pruning_callback
+
+        callbacks.append(pruning_callback(trial_id))
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     if not loggers:  # logger=none: Lightning refuses a learning-rate monitor with nowhere to log
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
