@@ -10,20 +10,27 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from cnnlab.cli import prepare_process, report_errors
-from cnnlab.config.validation import validate_choices
+from cnnlab.config.validation import validate_choices, validate_values
 from cnnlab.distributed import adopt_launching_job
 from cnnlab.errors import ConfigError
-from cnnlab.pipeline import train
 from cnnlab.runs.resume import resumed_config, wants_resume
 
 prepare_process()
 
 
 def objective(cfg: DictConfig) -> float:
-    """Train, and return the metric a sweeper (e.g. Optuna) optimises: `objective.metric`."""
+    """Train, and return the metric a sweeper (e.g. Optuna) optimises: `objective.metric`.
+
+    Training's libraries (torch, Lightning) are imported here, not with the command: `--help`,
+    `--cfg job` and config errors Hydra finds do not wait for them.
+    """
+    validate_values(cfg)
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    from cnnlab.pipeline import train
+
     try:
         metrics = train(cfg)
     except SIGTERMException:
