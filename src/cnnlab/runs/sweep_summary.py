@@ -27,6 +27,7 @@ from omegaconf import DictConfig
 
 from cnnlab.runs.atomic import write_json_atomic, write_text_atomic
 from cnnlab.runs.catalog import DAMAGED, RunRecord, rank, show, sweep_jobs
+from cnnlab.runs.groups import across_seeds_section
 from cnnlab.runs.layout import ERROR_FILE, STATUS_FILE, SUMMARY_NAME
 from cnnlab.runs.tables import render
 
@@ -141,7 +142,8 @@ def _markdown(
         "",
         "",
     ]
-    return "\n".join(header) + render(columns, rows, "md")
+    table = render(columns, rows, "md")
+    return "\n".join(header) + table + across_seeds_section(jobs, common)
 
 
 @contextmanager
