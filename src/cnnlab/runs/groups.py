@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from cnnlab.errors import ConfigError
 from cnnlab.runs.catalog import RunRecord, show
+from cnnlab.runs.layout import METRICS_FILE
 from cnnlab.runs.tables import render
 
 SEED_KEY = "seed"  # what pairs runs with the baseline
@@ -71,7 +72,7 @@ def group_runs(records: list[RunRecord], keys: list[str]) -> dict[tuple[str, ...
     """Finished runs by their values of `keys` (config keys or group choices such as `model`)."""
     finished = [r for r in records if r.metrics]
     if not finished:
-        raise ConfigError("no finished run (none has metrics.json) to group")
+        raise ConfigError(f"no finished run (none has {METRICS_FILE}) to group")
     for key in keys:
         if not any(key in r.config for r in finished):
             known = sorted({k for r in finished for k in r.config if "." not in k})

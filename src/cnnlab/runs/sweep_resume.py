@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 
+from hydra._internal.utils import get_args_parser
+
 import cnnlab
 from cnnlab.console import console
 from cnnlab.errors import CheckpointError, ConfigError
@@ -30,7 +32,6 @@ from cnnlab.runs.layout import (
 from cnnlab.runs.records import read_yaml_record
 from cnnlab.runs.resume import resume_blocker
 
-MULTIRUN_FLAGS = ("-m", "--multirun")
 RESUMING_SWEEPER = "hydra_plugins.cnnlab_sweeps.resuming_sweeper.ResumingSweeper"
 _GRID_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
 
@@ -42,7 +43,10 @@ class JobAction(Enum):
 
 
 def wants_sweep_resume(args: Sequence[str]) -> bool:
-    return any(a in MULTIRUN_FLAGS for a in args) and any(a.startswith("resume=") for a in args)
+    """`-m` (Hydra's own parser reads it) and `resume=`."""
+    if not any(a.startswith("resume=") for a in args):
+        return False
+    return bool(get_args_parser().parse_known_args(list(args))[0].multirun)
 
 
 def resume_sweep_args(args: Sequence[str]) -> list[str]:
