@@ -35,6 +35,14 @@ def fingerprint(job_dir: Path) -> dict[str, tuple[int, str]]:
     }
 
 
+def read_if_there(path: Path) -> str | None:
+    """A file's text, or None while it is missing (a checkpoint's checksum is being replaced)."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
 @pytest.fixture(scope="module")
 def resumed(model_seed_sweep: Path, tmp_path_factory: pytest.TempPathFactory):
     """(complete sweep, the interrupted copy after resuming, fingerprints before, output)."""
@@ -125,10 +133,13 @@ def test_sweep_killed_during_job_3_resumes_to_the_uninterrupted_result(tmp_path:
     checksum = checkpoint.with_name("last.ckpt.sha256")
     deadline = time.monotonic() + 300
     first = None
-    while first is None or checksum.read_text() == first:  # job 3's second epoch is saved
+    while True:  # until job 3 (number 2) has saved its second epoch's checkpoint
+        saved = read_if_there(checksum)
+        if first is None:
+            first = saved
+        elif saved not in (None, first):
+            break
         assert process.poll() is None and time.monotonic() < deadline, "job 3 never saved twice"
-        if first is None and checksum.is_file():
-            first = checksum.read_text()
         time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()

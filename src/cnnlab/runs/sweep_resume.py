@@ -54,7 +54,8 @@ def resume_sweep_args(args: Sequence[str]) -> list[str]:
     against the saved ones, then pointed at the old sweep dir and the resuming sweeper."""
     spec = next(a.split("=", 1)[1] for a in args if a.startswith("resume="))
     sweep_dir = sweep_to_resume(spec)
-    rest = [a for a in args if not a.startswith("resume=")]
+    # the sweep dir is the one resumed, whatever the first command line named
+    rest = [a for a in args if not a.startswith(("resume=", "hydra.sweep.dir="))]
     check_overrides(sweep_dir, rest)
     console.info(f"Resuming sweep {sweep_dir}")
     return [*rest, f"hydra.sweep.dir={sweep_dir}", f"hydra.sweeper._target_={RESUMING_SWEEPER}"]
