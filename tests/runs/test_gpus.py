@@ -60,3 +60,17 @@ def test_the_basic_launcher_leaves_gpus_alone(model_seed_sweep: Path) -> None:
     for job in sorted(p for p in model_seed_sweep.iterdir() if p.is_dir()):
         assert read_json(job / "environment.json")["cuda_visible_devices"] is None
     assert not (model_seed_sweep / GPU_CLAIMS_DIR).exists()
+
+
+def test_a_pool_too_small_for_one_job_stops_the_sweep_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(GPU_POOL_ENV, "7,9")
+    result = run_cli(
+        "train", "-m", *TINY, "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+        "hydra.callbacks.gpus.gpus_per_job=3", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "gpus_per_job=3 but the GPU pool has 2 (7,9)" in result.stderr
+    assert not list(tmp_path.rglob("metrics.json"))

@@ -81,7 +81,7 @@ def test_missing_job_runs_and_the_summary_equals_an_uninterrupted_sweep(resumed)
     assert (sweep / "summary.csv").read_text() == (complete / "summary.csv").read_text()
 
 
-def test_resume_latest_finds_the_newest_sweep(tmp_path: Path) -> None:
+def test_resume_latest_without_any_sweep_is_one_clear_error(tmp_path: Path) -> None:
     result = run_cli("train", "-m", *SWEEP_ARGS, "resume=latest", cwd=tmp_path, check=False)
     assert result.returncode == 2
     assert "resume=latest: no sweep under outputs/multirun/" in result.stderr

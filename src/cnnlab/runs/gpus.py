@@ -22,7 +22,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from cnnlab.errors import ConfigError
+from cnnlab.errors import ConfigError, exit_with
 from cnnlab.runs.layout import GPU_CLAIMS_DIR, GPU_POOL_ENV
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,18 @@ class GpuPerJob(Callback):
         self.gpus_per_job = gpus_per_job
         self._held: list[IO[str]] = []
         self._previous: str | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """A pool too small for one job ends the sweep before any job starts (Hydra turns a
+        callback's exception into a warning, so this exits)."""
+        pool = gpu_pool() if _local_parallel(config) else []
+        if pool and self.gpus_per_job > len(pool):
+            exit_with(
+                ConfigError(
+                    f"hydra.callbacks.gpus.gpus_per_job={self.gpus_per_job} but the GPU pool has "
+                    f"{len(pool)} ({','.join(pool)}); lower it or widen {GPU_POOL_ENV}"
+                )
+            )
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.hydra.mode != RunMode.MULTIRUN or not _local_parallel(config):
