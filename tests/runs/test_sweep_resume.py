@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from cnnlab.errors import CnnlabError
+from cnnlab.runs.sweep_resume import JobAction, job_action
 from tests.conftest import TINY, read_json, run_cli
 from tests.runs.conftest import SWEEP_ARGS
 
@@ -153,3 +155,44 @@ def test_sweep_killed_during_job_3_resumes_to_the_uninterrupted_result(tmp_path:
         f"Restored all states from the checkpoint at {checkpoint}" in result.stdout + result.stderr
     )
     assert (sweep / "summary.csv").read_text() == (complete / "summary.csv").read_text()
+
+
+@pytest.fixture
+def unfinished_job(model_seed_sweep: Path, tmp_path: Path) -> Path:
+    """A copy of a finished job of the shared sweep, its metrics.json and status.json gone."""
+    job = tmp_path / "0"
+    shutil.copytree(model_seed_sweep / "0", job)
+    for name in ("metrics.json", "status.json"):
+        (job / name).unlink()
+    return job
+
+
+def test_job_actions_follow_each_jobs_own_records(unfinished_job: Path) -> None:
+    assert job_action(unfinished_job) == JobAction.RESUME
+    (unfinished_job / "status.json").write_text('{"status": "failed", "error": "E: x"}')
+    assert job_action(unfinished_job) == JobAction.RUN  # a failed job starts again
+    (unfinished_job / "status.json").write_text('{"status": "ok", "error": null}')
+    assert job_action(unfinished_job) == JobAction.SKIP
+    assert job_action(unfinished_job.parent / "never_started") == JobAction.RUN
+
+
+def test_a_damaged_checkpoint_runs_the_job_again(unfinished_job: Path) -> None:
+    checkpoint = unfinished_job / "checkpoints" / "last.ckpt"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    assert job_action(unfinished_job) == JobAction.RUN
+
+
+def test_a_job_another_process_trains_in_is_an_error(unfinished_job: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+         str(unfinished_job / "train.lock")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(CnnlabError, match="train"):
+            job_action(unfinished_job)
+    finally:
+        holder.kill()
+        holder.wait()

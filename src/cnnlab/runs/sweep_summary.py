@@ -83,6 +83,8 @@ def record_outcome(job_dir: Path, job_return: JobReturn) -> None:
             outcome = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
             write_text_atomic(job_dir / ERROR_FILE, "".join(traceback.format_exception(error)))
             log.error(f"job {job_dir.name} failed: {outcome['error']}")
+    if outcome["status"] == "ok":  # a job rerun by a resumed sweep: its old failure is gone
+        (job_dir / ERROR_FILE).unlink(missing_ok=True)
     write_json_atomic(job_dir / STATUS_FILE, outcome)
 
 
