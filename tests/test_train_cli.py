@@ -90,7 +90,8 @@ def test_tensorboard_events_have_scalars_images_and_hparams(trained) -> None:
     content = events.PluginTagToContent("hparams")
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
     hparams = start.session_start_info.hparams
-    assert hparams["model/_target_"].string_value == "cnnlab.models.simple_cnn.SimpleCNN"
+    assert hparams["model/_target_"].string_value == "SimpleCNN"  # class names, not paths
+    assert "ckpt_path" not in hparams  # null keys are left out
     assert hparams["task/optimizer/lr"].number_value == pytest.approx(0.003)
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"])
     metric_tags = {m.name.tag for m in experiment.experiment.metric_infos}

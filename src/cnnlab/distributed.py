@@ -17,7 +17,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 
 from cnnlab.runs.layout import JOB_ARGS_ENV, RUN_DIR_ENV
@@ -96,6 +95,8 @@ def distributed_job(run_dir: Path) -> Iterator[None]:
     try:
         yield
     finally:
+        import torch.distributed as dist  # imported once a job trains: torch is loaded by then
+
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
         for key, value in saved.items():

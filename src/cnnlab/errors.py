@@ -81,6 +81,19 @@ class RunInUseError(CnnlabError):
     """Another process is training in the run directory (it holds the run's lock)."""
 
 
+class RunPruned(Exception):
+    """A hyperparameter search stopped this run early: its metric at `epoch` was worse than
+    the other trials' (not a CnnlabError: nothing went wrong, the sweep summary says pruned)."""
+
+    def __init__(self, epoch: int, value: float) -> None:
+        super().__init__(f"pruned by the search after epoch {epoch} ({value:.4g})")
+        self.epoch, self.value = epoch, value
+
+    def __reduce__(self) -> tuple[type, tuple[int, float]]:
+        # parallel launchers (joblib) pickle a job's exception back to the sweeper
+        return type(self), (self.epoch, self.value)
+
+
 def exit_with(error: CnnlabError) -> NoReturn:
     """Print 'cnnlab: error: <message>' on stderr and exit with status 2.
 

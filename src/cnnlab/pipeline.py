@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,11 +15,13 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
+from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities.parsing import AttributeDict
 
 from cnnlab.callbacks.seeding import RankSeed
-from cnnlab.config.flatten import flatten
+from cnnlab.config.hparams import run_hparams
+from cnnlab.config.loggers import validate_loggers
 from cnnlab.config.trust import check_trusted
 from cnnlab.config.validation import validate_config, validate_devices
 from cnnlab.console import console, run_log
@@ -27,7 +30,7 @@ from cnnlab.distributed import distributed_job
 from cnnlab.errors import CheckpointError, CnnlabError
 from cnnlab.runs.checkpoint_io import CrashSafeCheckpointIO
 from cnnlab.runs.checkpoints import ConfigInCheckpoint, checkpoint_config, load_checkpoint
-from cnnlab.runs.layout import ENVIRONMENT_FILE, RUN_LOG
+from cnnlab.runs.layout import ENVIRONMENT_FILE, RUN_LOG, SEARCH_TRIAL_ENV
 from cnnlab.runs.lock import run_lock
 from cnnlab.runs.records import write_environment, write_metrics
 from cnnlab.tasks.base import BaseTask
@@ -88,6 +91,10 @@ def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
 def build_trainer(cfg: DictConfig, resolved: dict[str, Any]) -> pl.Trainer:
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     callbacks += [ConfigInCheckpoint(resolved), RankSeed(cfg.seed)]
+    if trial_id := os.environ.get(SEARCH_TRIAL_ENV):  # an Optuna trial: report, maybe stop early
+        from cnnlab.search.trial import pruning_callback
+
+        callbacks.append(pruning_callback(trial_id))
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c is not None]
     if not loggers:  # logger=none: Lightning refuses a learning-rate monitor with nowhere to log
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
@@ -142,6 +149,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     with run_log(run_dir / RUN_LOG):
         validate_config(cfg)
         validate_devices(cfg)
+        validate_loggers(cfg)
         if cfg.get("ckpt_path"):  # a bad file is reported here, before any data is loaded
             load_checkpoint(cfg.ckpt_path)
         with run_lock(run_dir), distributed_job(run_dir):
@@ -166,29 +174,25 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     metrics.update(trainer.test(task, datamodule=datamodule, verbose=False)[0])
     if trainer.is_global_zero:
         write_metrics(run_dir, metrics)
-        log_hparams(trainer.loggers, resolved, metrics)
+        log_hparams(trainer.loggers, resolved, run_dir, metrics)
         print_summary(run_dir, metrics)
     return metrics
 
 
-def log_hparams(loggers: list[Logger], resolved: dict[str, Any], metrics: dict[str, float]) -> None:
-    """Record the experiment's settings with its final metrics (TensorBoard's HParams tab)."""
-    params = {
-        k: v for k, v in resolved.items() if k not in ("paths", "callbacks", "logger", "hydra")
-    }
+def log_hparams(
+    loggers: list[Logger], resolved: dict[str, Any], run_dir: Path, metrics: dict[str, float]
+) -> None:
+    """Record the run's settings with its final metrics: TensorBoard's HParams table gets the
+    chosen settings (cnnlab.config.hparams), other loggers (MLflow, CSV) every setting."""
+    table, settings = run_hparams(resolved, run_dir)
     for logger in loggers:
-        logger.log_hyperparams(AttributeDict(hparams(params)), metrics)  # type: ignore[call-arg]
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(AttributeDict(table), metrics)
+        else:
+            logger.log_hyperparams(AttributeDict(settings))
         # the Trainer already finalized its loggers; without this flush the event writer's
         # background thread can lose the hparams summaries when the process exits
         logger.finalize("success")
-
-
-def hparams(params: dict[str, Any]) -> dict[str, Any]:
-    """`task/optimizer/lr`-style keys with values TensorBoard can show (other types as text)."""
-    return {
-        key: value if isinstance(value, int | float | str | bool) else str(value)
-        for key, value in flatten(params, "/").items()
-    }
 
 
 def print_summary(run_dir: Path, metrics: dict[str, float]) -> None:

@@ -62,7 +62,7 @@ PAYLOADS = {
     },
     "interpolated target": {"model": {"_target_": "${data.evil}"}, "data": {"evil": "os.system"}},
     "creating resolver": {"data": {"root": "${cnnlab.unique_dir:/tmp/cnnlab-pwned}"}},
-    "nested resolver": {"data": {"root": "${oc.env:HOME,${cnnlab.sqlite:/tmp/pwned}}"}},
+    "nested resolver": {"data": {"root": "${oc.env:HOME,${cnnlab.unique_dir:/tmp/pwned}}"}},
     "decoded node": {"model": "${oc.decode:'{_target_: os.system}'}"},
     "hydra beyond the job": {"run_name": "${hydra:run.dir}"},
 }

@@ -35,7 +35,9 @@ CASES = {
     ),
     "misspelt hparams_search": (
         [*NO_DATA, "hparams_search=nope"],
-        ["hparams_search=nope is not a config in conf/hparams_search/; choose one of: digits_cnn"],
+        [
+            "hparams_search=nope is not a config in conf/hparams_search/; choose one of: canvas_unet, digits_cnn"
+        ],
     ),
     "zero learning rate": (
         [*NO_DATA, "task.optimizer.lr=0"],

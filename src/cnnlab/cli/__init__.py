@@ -25,10 +25,13 @@ QUIET_WARNINGS = (
 
 
 def prepare_process() -> None:
-    """What a cnnlab command sets up before Hydra composes: its resolvers and warning filters."""
+    """What a cnnlab command sets up before Hydra composes: its resolvers, cnnlab's own Hydra
+    plugins (the Optuna sweeper) and warning filters."""
+    from cnnlab.config.plugins import expose_hydra_plugins
     from cnnlab.config.resolvers import register_resolvers  # imports torch: not for compare
 
     register_resolvers()
+    expose_hydra_plugins()
     for message in QUIET_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
 

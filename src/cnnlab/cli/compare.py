@@ -119,7 +119,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="with --group-by: each group's difference to this group, paired by seed, and wins/n",
     )
+    parser.add_argument(
+        "--plots",
+        action="store_true",
+        help="for the sweep directory of an Optuna search: (re)draw its plots as PNGs there",
+    )
     return parser.parse_args(argv)
+
+
+def draw_search_plots(sweep_dirs: list[Path]) -> None:
+    """Optuna's plots of each search into its sweep directory (paths printed on stderr)."""
+    from cnnlab.search.driver import load_recorded_study
+    from cnnlab.search.plots import write_plots
+
+    for sweep_dir in sweep_dirs:
+        study, objectives = load_recorded_study(sweep_dir)
+        for path in write_plots(study, objectives, sweep_dir):
+            print(f"wrote {path}", file=sys.stderr)
 
 
 @report_errors
@@ -128,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     for condition in args.filter:
         if "=" not in condition:
             raise ConfigError(f"--filter {condition}: write it as KEY=VALUE, e.g. model=resnet18")
+    if args.plots:
+        draw_search_plots(args.paths)
     records = [r for r in find_runs(args.paths) if all(matches(r, c) for c in args.filter)]
     if not records:
         raise ConfigError(f"no run matches {' and '.join(args.filter)}")

@@ -5,11 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import hydra
-import pytorch_lightning as pl
 from omegaconf import DictConfig
 
 from cnnlab.cli import prepare_process, report_errors, required
-from cnnlab.pipeline import print_summary, rebuild_from_checkpoint
 from cnnlab.runs.layout import BEST_CHECKPOINT
 from cnnlab.runs.records import write_metrics
 
@@ -20,6 +18,10 @@ def evaluate(
     ckpt_path: str, output_dir: Path, accelerator: str = "cpu", trust: bool = False
 ) -> dict[str, float]:
     """Rebuild data, model and task from the checkpoint's config and run the test split."""
+    import pytorch_lightning as pl  # here, not on import: `cnnlab-eval --help` is instant
+
+    from cnnlab.pipeline import print_summary, rebuild_from_checkpoint
+
     task, datamodule = rebuild_from_checkpoint(ckpt_path, trust)
     trainer = pl.Trainer(
         accelerator=accelerator, devices=1, logger=False, enable_checkpointing=False

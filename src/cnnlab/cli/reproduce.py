@@ -18,7 +18,6 @@ from cnnlab.cli import prepare_process, report_errors
 from cnnlab.config.resolvers import unique_dir
 from cnnlab.config.validation import validate_config
 from cnnlab.errors import ConfigError
-from cnnlab.pipeline import train
 from cnnlab.runs.layout import ENVIRONMENT_FILE, METRICS_FILE, REPRODUCE_SUFFIX
 from cnnlab.runs.records import environment_record, read_metrics
 from cnnlab.runs.saved_config import copy_run_record, load_run_config, place_run
@@ -84,6 +83,8 @@ def reproduce(
     place_run(cfg, target)
     copy_run_record(run_dir, target)
     warnings = _environment_warnings(run_dir, cfg.seed, str(cfg.trainer.get("accelerator", "auto")))
+    from cnnlab.pipeline import train  # torch and Lightning: not for --help or a refused run
+
     reproduced = train(cfg)
     rows = metric_deltas(original, reproduced, tolerance)
     failed = [row[0] for row in rows if not row[4]]

@@ -11,25 +11,32 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from cnnlab.cli import prepare_process, report_errors
-from cnnlab.config.validation import validate_choices
+from cnnlab.config.validation import validate_choices, validate_values
 from cnnlab.distributed import adopt_launching_job
 from cnnlab.errors import ConfigError
-from cnnlab.pipeline import train
 from cnnlab.runs.layout import RESUME_CHECKPOINT_ENV
 from cnnlab.runs.resume import resumed_config, wants_resume
-from cnnlab.runs.sweep_resume import expose_plugins, resume_sweep_args, wants_sweep_resume
+from cnnlab.runs.sweep_resume import resume_sweep_args, wants_sweep_resume
 
 prepare_process()
 
 
 def objective(cfg: DictConfig) -> float:
-    """Train, and return the metric a sweeper (e.g. Optuna) optimises: `objective.metric`."""
+    """Train, and return the metric a sweeper (e.g. Optuna) optimises: `objective.metric`.
+
+    Training's libraries (torch, Lightning) are imported here, not with the command: `--help`,
+    `--cfg job` and config errors Hydra finds do not wait for them.
+    """
+    validate_values(cfg)
     if os.environ.get(RESUME_CHECKPOINT_ENV) and not cfg.get("ckpt_path"):
         with open_dict(cfg):  # a resumed sweep's unfinished job (cnnlab.runs.sweep_resume)
             cfg.ckpt_path = os.environ[RESUME_CHECKPOINT_ENV]
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    from cnnlab.pipeline import train
+
     try:
         metrics = train(cfg)
     except SIGTERMException:
@@ -74,7 +81,6 @@ def main() -> None:
     adopt_launching_job()
     if wants_sweep_resume(sys.argv[1:]):
         sys.argv[1:] = report_errors(resume_sweep_args)(sys.argv[1:])
-        expose_plugins()
         run()
     elif wants_resume(sys.argv[1:]):
         report_errors(lambda: objective(resumed_config(sys.argv[1:])))()

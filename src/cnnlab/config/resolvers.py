@@ -78,16 +78,7 @@ def _hydra_record(entry: Path) -> bool:
     return entry.is_file() and entry.suffix == ".log"
 
 
-def sqlite_url(path: str) -> str:
-    """An SQLAlchemy URL for an SQLite file (e.g. an Optuna study), its folder created first."""
-    database = Path(path).resolve()
-    database.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{database}"
-
-
 def register_resolvers() -> None:
     """Idempotent: `cnnlab.unique_dir` is cached so Hydra's repeated resolution is stable."""
     if not OmegaConf.has_resolver("cnnlab.unique_dir"):
         OmegaConf.register_new_resolver("cnnlab.unique_dir", unique_dir, use_cache=True)
-    if not OmegaConf.has_resolver("cnnlab.sqlite"):
-        OmegaConf.register_new_resolver("cnnlab.sqlite", sqlite_url)

@@ -96,6 +96,7 @@ ALLOWED_TARGETS = frozenset(
         ),
         "pytorch_lightning.loggers.TensorBoardLogger",
         "pytorch_lightning.loggers.CSVLogger",
+        "pytorch_lightning.loggers.MLFlowLogger",
     }
 )
 # resolvers without side effects; `hydra` is further limited to the job's runtime/job values

@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import torch
 from hydra.utils import get_object
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -68,6 +67,13 @@ OPTIONAL_GROUPS = ("experiment", "hparams_search", "debug")
 
 def validate_config(cfg: DictConfig) -> None:
     """Raise ConfigError for the first missing value, wrong type or unknown argument found."""
+    validate_values(cfg)
+    _check_node(cfg, "")  # imports each `_target_`'s module to read its signature
+
+
+def validate_values(cfg: DictConfig) -> None:
+    """The checks that need no library (missing values, top-level types, `VALUE_RULES`): a
+    command runs them before it imports torch, so these mistakes are reported at once."""
     missing = sorted(_missing_keys(cfg, ""))
     if missing:
         keys = ", ".join(missing)
@@ -77,7 +83,6 @@ def validate_config(cfg: DictConfig) -> None:
         value = cfg.get(key)
         if value is not None and not _matches(value, expected):
             raise ConfigError(f"{key}={value!r} must be of type {expected.__name__}")
-    _check_node(cfg, "")
     _check_values(cfg)
 
 
@@ -117,6 +122,8 @@ def validate_devices(cfg: DictConfig) -> None:
     if accelerator == "cpu":
         available, kind = _cpu_count(), "CPU cores"
     elif accelerator in ("gpu", "cuda"):
+        import torch  # only for a config that asks for GPUs
+
         available, kind = torch.cuda.device_count(), "GPUs"
     else:
         return

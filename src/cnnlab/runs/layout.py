@@ -78,7 +78,10 @@ GPU_CLAIMS_DIR = ".gpu_claims"  # in a sweep dir: <id>.lock, flock-ed by the job
 SWEEPS_DIR = "multirun"  # under the log dir: multirun/<run_name>/<date>_<time>/ (resume=latest)
 
 # Optuna search (hydra_plugins/cnnlab_search, cnnlab.search)
-# (names for the study storage, its record and its plots go here)
+SEARCH_TRIAL_ENV = "CNNLAB_SEARCH_TRIAL"  # set for a trial's job: its Optuna trial id
+STUDY_RECORD = "study.json"  # in a search's sweep dir: the study's name, storage, objectives
+STUDY_REPORT = "study.md"  # in a search's sweep dir: best trial, its command, Pareto front
+PLOT_PREFIX = "optuna_"  # the search's PNGs in its sweep dir: optuna_history.png, ...
 
 # Loggers and the HParams table (conf/logger/, config/hparams.py)
 # (names for logger files go here)

@@ -12,7 +12,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
@@ -77,6 +76,8 @@ def _metrics_problem(metrics: Any) -> str | None:
 
 def environment_record(seed: int | None, accelerator: str) -> dict[str, Any]:
     """What a later reproduction needs to compare against: versions, commit, seed, device."""
+    import torch  # a training process has it loaded; readers of records (compare) do not
+
     versions = {}
     for package in PACKAGES:
         try:

@@ -23,7 +23,6 @@ from omegaconf import DictConfig, open_dict
 from cnnlab.console import console
 from cnnlab.errors import CheckpointError, CnnlabError, ConfigError
 from cnnlab.runs.catalog import is_run_dir
-from cnnlab.runs.checkpoints import load_checkpoint
 from cnnlab.runs.layout import CONFIG_FILE, LAST_CHECKPOINT, LOG_DIR_ENV, METRICS_FILE, log_dir
 from cnnlab.runs.lock import in_use_error, lock_holder
 from cnnlab.runs.saved_config import load_run_config, place_run
@@ -85,6 +84,8 @@ def resume_blocker(run_dir: Path) -> CnnlabError | None:
     pid = lock_holder(run_dir)
     if pid is not None:
         return in_use_error(run_dir, pid)
+    from cnnlab.runs.checkpoints import load_checkpoint  # torch: only once a run is resumed
+
     try:
         load_checkpoint(run_dir / LAST_CHECKPOINT)
     except CheckpointError as error:

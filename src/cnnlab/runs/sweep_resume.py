@@ -16,7 +16,6 @@ from pathlib import Path
 
 from hydra._internal.utils import get_args_parser
 
-import cnnlab
 from cnnlab.console import console
 from cnnlab.errors import CheckpointError, ConfigError
 from cnnlab.runs.layout import (
@@ -135,16 +134,6 @@ def resume_override(job_dir: Path) -> str:
     an environment variable rather than ckpt_path, so the job's config and overrides stay those
     of an uninterrupted sweep."""
     return f"++hydra.job.env_set.{RESUME_CHECKPOINT_ENV}='{(job_dir / LAST_CHECKPOINT).resolve()}'"
-
-
-def expose_plugins() -> None:
-    """Let Hydra's plugin scan find hydra_plugins/cnnlab_sweeps beside cnnlab in a source tree
-    (an editable install maps packages in a way pkgutil cannot list)."""
-    import hydra_plugins
-
-    source = Path(cnnlab.__file__).resolve().parent.parent / "hydra_plugins"
-    if source.is_dir() and str(source) not in list(hydra_plugins.__path__):
-        hydra_plugins.__path__.append(str(source))
 
 
 def _status(status_file: Path) -> str | None:

@@ -25,10 +25,11 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from cnnlab.errors import RunPruned
 from cnnlab.runs.atomic import write_json_atomic, write_text_atomic
 from cnnlab.runs.catalog import DAMAGED, RunRecord, rank, show, sweep_jobs
 from cnnlab.runs.groups import across_seeds_section
-from cnnlab.runs.layout import ERROR_FILE, STATUS_FILE, SUMMARY_NAME
+from cnnlab.runs.layout import ERROR_FILE, STATUS_FILE, STUDY_REPORT, SUMMARY_NAME
 from cnnlab.runs.tables import render
 
 log = logging.getLogger(__name__)
@@ -74,11 +75,15 @@ def _reraises_failures(config: DictConfig) -> bool:
 
 
 def record_outcome(job_dir: Path, job_return: JobReturn) -> None:
-    """status.json says ok or failed (with the error in one line); error.txt has the traceback."""
+    """status.json says ok, pruned (with the epoch) or failed (with the error in one line);
+    error.txt has a failure's traceback."""
     outcome: dict[str, Any] = {"status": "ok", "error": None}
     if job_return.status == JobStatus.FAILED:
         try:
             job_return.return_value  # noqa: B018 - JobReturn re-raises the job's exception
+        except RunPruned as pruned:  # stopped early by a search: an outcome, not a failure
+            outcome = {"status": "pruned", "error": str(pruned), "epoch": pruned.epoch}
+            log.info(f"job {job_dir.name} {pruned}")
         except Exception as error:
             outcome = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
             write_text_atomic(job_dir / ERROR_FILE, "".join(traceback.format_exception(error)))
@@ -132,7 +137,8 @@ def _markdown(
     common: list[str],
 ) -> str:
     counts = {
-        s: sum(job.status == s for job in jobs) for s in ("ok", "failed", "unfinished", DAMAGED)
+        s: sum(job.status == s for job in jobs)
+        for s in ("ok", "pruned", "failed", "unfinished", DAMAGED)
     }
     objective = next((f"{j.objective} ({j.objective_mode})" for j in jobs if j.objective), "none")
     header = [
@@ -144,8 +150,11 @@ def _markdown(
         "",
         "",
     ]
-    table = render(columns, rows, "md")
-    return "\n".join(header) + table + across_seeds_section(jobs, common)
+    study = sweep_dir / STUDY_REPORT  # an Optuna search's best trial or Pareto front
+    found = "\n" + study.read_text() if study.is_file() else ""
+    return (
+        "\n".join(header) + render(columns, rows, "md") + found + across_seeds_section(jobs, common)
+    )
 
 
 @contextmanager

@@ -1,0 +1,1 @@
+"""cnnlab's Optuna sweeper, where Hydra looks for plugins (the `hydra_plugins` namespace)."""
