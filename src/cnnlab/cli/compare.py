@@ -16,6 +16,7 @@ from typing import Any
 from cnnlab.cli import report_errors
 from cnnlab.errors import ConfigError
 from cnnlab.runs.catalog import RunRecord, find_runs, show
+from cnnlab.runs.groups import group_table
 from cnnlab.runs.tables import FORMATS, render
 
 
@@ -108,6 +109,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "e.g. --filter model=resnet18 --filter status=ok",
     )
     parser.add_argument(
+        "--group-by",
+        metavar="KEY[,KEY]",
+        help="across seeds: per group of these config keys (e.g. model), every metric's n, "
+        "mean ± sd, min and max over the runs that differ only in the other keys",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="KEY=VALUE",
+        help="with --group-by: each group's difference to this group, paired by seed, and wins/n",
+    )
+    parser.add_argument(
         "--plots",
         action="store_true",
         help="for the sweep directory of an Optuna search: (re)draw its plots as PNGs there",
@@ -137,6 +149,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     records = [r for r in find_runs(args.paths) if all(matches(r, c) for c in args.filter)]
     if not records:
         raise ConfigError(f"no run matches {' and '.join(args.filter)}")
+    if args.baseline and not args.group_by:
+        raise ConfigError("--baseline needs --group-by, e.g. --group-by model --baseline model=cnn")
+    if args.group_by:
+        keys = [key for key in args.group_by.split(",") if key]
+        sys.stdout.write(group_table(records, keys, args.baseline, args.format))
+        return
     sys.stdout.write(compare_table(records, args.sort, args.desc, args.format))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -9,13 +10,15 @@ import hydra
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from cnnlab.cli import prepare_process, report_errors
 from cnnlab.config.validation import validate_choices, validate_values
 from cnnlab.distributed import adopt_launching_job
 from cnnlab.errors import ConfigError
+from cnnlab.runs.layout import RESUME_CHECKPOINT_ENV
 from cnnlab.runs.resume import resumed_config, wants_resume
+from cnnlab.runs.sweep_resume import resume_sweep_args, wants_sweep_resume
 
 prepare_process()
 
@@ -27,6 +30,9 @@ def objective(cfg: DictConfig) -> float:
     `--cfg job` and config errors Hydra finds do not wait for them.
     """
     validate_values(cfg)
+    if os.environ.get(RESUME_CHECKPOINT_ENV) and not cfg.get("ckpt_path"):
+        with open_dict(cfg):  # a resumed sweep's unfinished job (cnnlab.runs.sweep_resume)
+            cfg.ckpt_path = os.environ[RESUME_CHECKPOINT_ENV]
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
     from cnnlab.pipeline import train
@@ -69,10 +75,14 @@ def main() -> None:
     """The console script; a DDP rank relaunched by Lightning first takes over its parent's job.
 
     `cnnlab-train resume=RUN_DIR` does not compose a new config: it reruns the run's saved one in
-    the run's own directory, from its last checkpoint (see cnnlab.runs.resume).
+    the run's own directory, from its last checkpoint (see cnnlab.runs.resume); with -m,
+    `resume=SWEEP_DIR` finishes a sweep in its own directory (cnnlab.runs.sweep_resume).
     """
     adopt_launching_job()
-    if wants_resume(sys.argv[1:]):
+    if wants_sweep_resume(sys.argv[1:]):
+        sys.argv[1:] = report_errors(resume_sweep_args)(sys.argv[1:])
+        run()
+    elif wants_resume(sys.argv[1:]):
         report_errors(lambda: objective(resumed_config(sys.argv[1:])))()
     else:
         run()

@@ -72,7 +72,10 @@ EXPORT_FILES = {"onnx": "model.onnx", "torchscript": "model.torchscript.pt"}
 MULTIRUN_FILE = "multirun.yaml"  # Hydra's record of the sweep: its overrides, the swept keys
 
 # Sweeps: resume and one GPU per job (resuming sweeper, runs/gpus.py)
-# (names for sweep resume and GPU assignment go here)
+RESUME_CHECKPOINT_ENV = "CNNLAB_RESUME_CHECKPOINT"  # set by a resumed sweep for an unfinished job
+GPU_POOL_ENV = "CNNLAB_GPU_POOL"  # GPU ids sweep jobs share, e.g. 0,1,2,3 (default: all visible)
+GPU_CLAIMS_DIR = ".gpu_claims"  # in a sweep dir: <id>.lock, flock-ed by the job using GPU <id>
+SWEEPS_DIR = "multirun"  # under the log dir: multirun/<run_name>/<date>_<time>/ (resume=latest)
 
 # Optuna search (hydra_plugins/cnnlab_search, cnnlab.search)
 SEARCH_TRIAL_ENV = "CNNLAB_SEARCH_TRIAL"  # set for a trial's job: its Optuna trial id

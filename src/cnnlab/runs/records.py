@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import socket
 import subprocess
@@ -94,6 +95,8 @@ def environment_record(seed: int | None, accelerator: str) -> dict[str, Any]:
         "accelerator": accelerator,
         "device": device or platform.machine(),
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        # the GPUs a sweep job was given (cnnlab.runs.gpus); None: every GPU was visible
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "torch_threads": torch.get_num_threads(),
         "command": sys.argv,
     }

@@ -28,6 +28,7 @@ from omegaconf import DictConfig
 from cnnlab.errors import RunPruned
 from cnnlab.runs.atomic import write_json_atomic, write_text_atomic
 from cnnlab.runs.catalog import DAMAGED, RunRecord, rank, show, sweep_jobs
+from cnnlab.runs.groups import across_seeds_section
 from cnnlab.runs.layout import ERROR_FILE, STATUS_FILE, STUDY_REPORT, SUMMARY_NAME
 from cnnlab.runs.tables import render
 
@@ -87,6 +88,8 @@ def record_outcome(job_dir: Path, job_return: JobReturn) -> None:
             outcome = {"status": "failed", "error": f"{type(error).__name__}: {error}"}
             write_text_atomic(job_dir / ERROR_FILE, "".join(traceback.format_exception(error)))
             log.error(f"job {job_dir.name} failed: {outcome['error']}")
+    if outcome["status"] == "ok":  # a job rerun by a resumed sweep: its old failure is gone
+        (job_dir / ERROR_FILE).unlink(missing_ok=True)
     write_json_atomic(job_dir / STATUS_FILE, outcome)
 
 
@@ -149,7 +152,9 @@ def _markdown(
     ]
     study = sweep_dir / STUDY_REPORT  # an Optuna search's best trial or Pareto front
     found = "\n" + study.read_text() if study.is_file() else ""
-    return "\n".join(header) + render(columns, rows, "md") + found
+    return (
+        "\n".join(header) + render(columns, rows, "md") + found + across_seeds_section(jobs, common)
+    )
 
 
 @contextmanager

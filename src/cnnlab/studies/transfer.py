@@ -30,6 +30,7 @@ from cnnlab.cli import report_errors
 from cnnlab.config.resolvers import unique_dir
 from cnnlab.errors import TrainingError
 from cnnlab.runs.atomic import write_text_atomic
+from cnnlab.runs.groups import Spread, paired
 from cnnlab.runs.layout import DEFAULT_LOG_DIR, LOG_DIR_ENV, log_dir
 from cnnlab.runs.records import read_metrics
 from cnnlab.tasks.base import metric_name
@@ -107,12 +108,6 @@ def read_result(run_dir: Path, seconds: float) -> RunResult:
     return RunResult(metrics[TEST_ACCURACY], phases, seconds)
 
 
-def mean_sd(values: list[float], signed: bool = False) -> str:
-    """'mean ± sd' (the sd only for two or more values)."""
-    mean = f"{statistics.mean(values):+.3f}" if signed else f"{statistics.mean(values):.3f}"
-    return f"{mean} ± {statistics.stdev(values):.3f}" if len(values) > 1 else mean
-
-
 def comparison_table(
     study: Study, results: dict[int, dict[str, list[RunResult]]], source_acc: float
 ) -> str:
@@ -128,19 +123,20 @@ def comparison_table(
         "|---|---|---|---|---|---|---|",
     ]
     for labels, variants in results.items():
-        scratch = [r.test_acc for r in variants[SCRATCH]]
+        # runs are in seed order in every variant: the position is the seed
+        scratch = dict(enumerate(r.test_acc for r in variants[SCRATCH]))
         for name, runs in variants.items():
-            accs = [r.test_acc for r in runs]
-            gains = [a - s for a, s in zip(accs, scratch, strict=True)]
+            accs = dict(enumerate(r.test_acc for r in runs))
             gain = wins = ""
             if name != SCRATCH:
-                gain = mean_sd(gains, signed=True)
-                wins = f"{sum(g > 0 for g in gains)}/{len(gains)}"
+                gains = paired(accs, scratch, higher_better=True)
+                gain = gains.differences.text(signed=True)
+                wins = f"{gains.wins}/{gains.differences.n}"
             params = " → ".join(f"{n:,}" for n in runs[0].trainable)
             seconds = statistics.mean(r.seconds for r in runs)
+            acc = Spread.of(list(accs.values())).text()
             lines.append(
-                f"| {labels} | {name} | {mean_sd(accs)} | {gain} | {wins} | {params} "
-                f"| {seconds:.0f} |"
+                f"| {labels} | {name} | {acc} | {gain} | {wins} | {params} | {seconds:.0f} |"
             )
     return "\n".join(lines) + "\n"
 

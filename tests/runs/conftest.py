@@ -1,0 +1,26 @@
+"""A real 2 models x 3 seeds grid sweep, run once and shared by the sweep tests of this folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cnnlab.runs.layout import GPU_POOL_ENV
+from tests.conftest import TINY, run_cli
+
+SWEEP_ARGS = [*TINY, "trainer.limit_test_batches=2", "model=cnn,cnn_pooled", "seed=1,2,3"]
+MODELS = ("cnn", "cnn_pooled")
+SEEDS = (1, 2, 3)
+
+
+@pytest.fixture(scope="session")
+def model_seed_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sweep directory of `cnnlab-train -m model=cnn,cnn_pooled seed=1,2,3` (6 jobs), run
+    with a GPU pool set, which the basic launcher ignores (tests/runs/test_gpus.py)."""
+    cwd = tmp_path_factory.mktemp("model_seed_sweep")
+    sweep = cwd / "sweep"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(GPU_POOL_ENV, "7,9")
+        run_cli("train", "-m", *SWEEP_ARGS, f"hydra.sweep.dir={sweep}", cwd=cwd)
+    return sweep

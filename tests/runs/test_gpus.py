@@ -1,0 +1,76 @@
+"""One GPU per sweep job: a real joblib sweep over a pool of two fake GPU ids, and the claims."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cnnlab.errors import ConfigError
+from cnnlab.runs.gpus import claim_gpus, claimed_ids, release
+from cnnlab.runs.layout import GPU_CLAIMS_DIR, GPU_POOL_ENV
+from tests.conftest import TINY, read_json, run_cli
+
+
+def test_parallel_workers_get_different_gpus_recorded_in_environment_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(GPU_POOL_ENV, "7,9")
+    sweep = tmp_path / "sweep"
+    args = [a for a in TINY if not a.startswith("trainer.max_epochs")]
+    run_cli(
+        "train", "-m", *args, "trainer.max_epochs=1", "trainer.limit_test_batches=1", "seed=1,2",
+        "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    devices = [read_json(sweep / job / "environment.json")["cuda_visible_devices"] for job in "01"]
+    assert sorted(devices) == ["7", "9"]
+    assert sorted(p.name for p in (sweep / GPU_CLAIMS_DIR).iterdir()) == ["7.lock", "9.lock"]
+
+
+def test_a_claim_held_by_another_process_is_not_given_out(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
+         str(tmp_path / "0.lock")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        held = claim_gpus(tmp_path, ["0", "1", "2"], 2, first=0)
+        assert claimed_ids(held) == ["1", "2"]
+        release(held)
+    finally:
+        holder.kill()
+        holder.wait()
+    held = claim_gpus(tmp_path, ["0", "1", "2"], 1, first=0)  # its claim went with the process
+    assert claimed_ids(held) == ["0"]
+    release(held)
+
+
+def test_more_gpus_per_job_than_the_pool_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="gpus_per_job=3 but the GPU pool has 2"):
+        claim_gpus(tmp_path, ["0", "1"], 3)
+
+
+def test_the_basic_launcher_leaves_gpus_alone(model_seed_sweep: Path) -> None:
+    """Its jobs share one process, where CUDA is set up once: claims would not take effect."""
+    for job in sorted(p for p in model_seed_sweep.iterdir() if p.is_dir()):
+        assert read_json(job / "environment.json")["cuda_visible_devices"] is None
+    assert not (model_seed_sweep / GPU_CLAIMS_DIR).exists()
+
+
+def test_a_pool_too_small_for_one_job_stops_the_sweep_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(GPU_POOL_ENV, "7,9")
+    result = run_cli(
+        "train", "-m", *TINY, "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+        "hydra.callbacks.gpus.gpus_per_job=3", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "gpus_per_job=3 but the GPU pool has 2 (7,9)" in result.stderr
+    assert not list(tmp_path.rglob("metrics.json"))
