@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import DictConfig
 
 from cnnlab.errors import ConfigError
 from cnnlab.runs.gpus import claim_gpus, claimed_ids, release
@@ -74,3 +76,36 @@ def test_a_pool_too_small_for_one_job_stops_the_sweep_before_training(
     assert result.returncode == 2
     assert "gpus_per_job=3 but the GPU pool has 2 (7,9)" in result.stderr
     assert not list(tmp_path.rglob("metrics.json"))
+
+
+def test_a_worker_whose_cuda_is_set_up_claims_its_own_gpus_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Joblib reuses workers; CUDA reads CUDA_VISIBLE_DEVICES once per process. (No GPU here:
+    whether CUDA is set up is the one thing this test decides.)"""
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from cnnlab.runs import gpus
+
+    monkeypatch.setenv(GPU_POOL_ENV, "7,9")
+    monkeypatch.setattr(gpus, "_process_ids", [])
+
+    launcher = {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"}
+
+    def job(number: int) -> DictConfig:
+        hydra = {"mode": RunMode.MULTIRUN, "job": {"num": number}, "launcher": launcher}
+        return OmegaConf.create({"hydra": {**hydra, "sweep": {"dir": str(tmp_path)}}})
+
+    callback = gpus.GpuPerJob()
+    callback.on_job_start(job(0))
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "7"
+    callback.on_job_end(job(0))
+    monkeypatch.setattr(gpus, "cuda_initialised", lambda: False)
+    callback.on_job_start(job(1))  # CUDA not set up yet: the id job 1 points at
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "9"
+    callback.on_job_end(job(1))
+    monkeypatch.setattr(gpus, "cuda_initialised", lambda: True)
+    callback.on_job_start(job(2))  # set up with 9: 9 again, not the 7 job 2 points at
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "9"
+    callback.on_job_end(job(2))

@@ -5,7 +5,9 @@ This Hydra callback, in each job's own process and before torch initialises CUDA
 `gpus_per_job` ids from the pool (`$CNNLAB_GPU_POOL`, else every GPU torch sees) by flock-ing
 `<sweep dir>/.gpu_claims/<id>.lock`, sets CUDA_VISIBLE_DEVICES to them, and gives them back when
 the job ends (a killed job's claims go with its process). A job prefers the ids its number
-points at, so jobs spread over the pool even when they do not overlap. No GPU, or a launcher
+points at, so jobs spread over the pool even when they do not overlap. Joblib reuses its worker
+processes, and CUDA reads CUDA_VISIBLE_DEVICES once per process: a worker whose CUDA is set up
+claims the same ids again for its next job (waiting for them if need be). No GPU, or a launcher
 other than joblib: nothing changes.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sys
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +31,7 @@ from cnnlab.runs.layout import GPU_CLAIMS_DIR, GPU_POOL_ENV
 log = logging.getLogger(__name__)
 VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES"
 _WAIT_S = 0.5
+_process_ids: list[str] = []  # the ids this process's jobs last held (its CUDA keeps them)
 
 
 def gpu_pool() -> list[str]:
@@ -83,6 +87,12 @@ def _try_claim(path: Path) -> IO[str] | None:
     return handle
 
 
+def cuda_initialised() -> bool:
+    """Whether this process has set up CUDA (after which CUDA_VISIBLE_DEVICES is fixed)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.cuda.is_initialized()
+
+
 def _local_parallel(config: DictConfig) -> bool:
     """Joblib's jobs share this machine's GPUs; the basic launcher runs every job in one process
     (CUDA set up once), and cluster launchers get GPUs from the scheduler."""
@@ -119,7 +129,10 @@ class GpuPerJob(Callback):
             return
         claims_dir = Path(config.hydra.sweep.dir) / GPU_CLAIMS_DIR
         first = int(config.hydra.job.num) * self.gpus_per_job
+        if _process_ids and cuda_initialised():  # a reused worker: only its own ids still work
+            pool, first = list(_process_ids), 0
         self._held = claim_gpus(claims_dir, pool, self.gpus_per_job, first)
+        _process_ids[:] = claimed_ids(self._held)
         self._previous = os.environ.get(VISIBLE_DEVICES)
         os.environ[VISIBLE_DEVICES] = ",".join(claimed_ids(self._held))
         log.info(f"job {config.hydra.job.num}: {VISIBLE_DEVICES}={os.environ[VISIBLE_DEVICES]}")
