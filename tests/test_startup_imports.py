@@ -4,11 +4,14 @@ config mistakes that need no library are instant; torch and Lightning load only 
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import TINY, read_json, run_dirs
 
 HEAVY = ("torch", "pytorch_lightning", "lightning_fabric", "timm", "segmentation_models_pytorch")
 
@@ -89,3 +92,31 @@ print(sorted(m for m in {HEAVY!r} if m in sys.modules))
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# a whole default run in one interpreter, then the modules it loaded
+DEFAULT_RUN = """
+import sys
+from cnnlab.cli.train import main
+
+sys.argv = ["cnnlab-train", *sys.argv[1:]]
+main()
+print(*sorted(sys.modules))
+"""
+
+
+def test_a_default_run_loads_neither_timm_nor_smp(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", DEFAULT_RUN, *TINY, "trainer.max_epochs=1"],
+        cwd=tmp_path,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = run_dirs(tmp_path / "outputs")
+    assert "test/acc" in read_json(run_dir / "metrics.json")
+    modules = set(result.stdout.splitlines()[-1].split())
+    assert {"torch", "pytorch_lightning"} <= modules  # it did train, in this process
+    assert not modules & {"timm", "segmentation_models_pytorch"}
