@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,3 +28,20 @@ def model_seed_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env.setenv(GPU_POOL_ENV, "7,9")
         run_cli("train", "-m", *SWEEP_ARGS, f"hydra.sweep.dir={sweep}", cwd=cwd)
     return sweep
+
+
+@contextmanager
+def flocked_by_another_process(path: Path) -> Iterator[None]:
+    """`path` flock-ed by a separate process (as a training process or a sweep job holds it)
+    while the block runs; the lock goes with that process."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

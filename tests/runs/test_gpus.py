@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from cnnlab.errors import ConfigError
 from cnnlab.runs.gpus import claim_gpus, claimed_ids, release
 from cnnlab.runs.layout import GPU_CLAIMS_DIR, GPU_POOL_ENV
 from tests.conftest import TINY, read_json, run_cli
+from tests.runs.conftest import flocked_by_another_process
 
 
 def test_parallel_workers_get_different_gpus_recorded_in_environment_json(
@@ -33,20 +32,10 @@ def test_parallel_workers_get_different_gpus_recorded_in_environment_json(
 
 
 def test_a_claim_held_by_another_process_is_not_given_out(tmp_path: Path) -> None:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
-         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
-         str(tmp_path / "0.lock")],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    with flocked_by_another_process(tmp_path / "0.lock"):
         held = claim_gpus(tmp_path, ["0", "1", "2"], 2, first=0)
         assert claimed_ids(held) == ["1", "2"]
         release(held)
-    finally:
-        holder.kill()
-        holder.wait()
     held = claim_gpus(tmp_path, ["0", "1", "2"], 1, first=0)  # its claim went with the process
     assert claimed_ids(held) == ["0"]
     release(held)

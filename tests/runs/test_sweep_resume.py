@@ -22,7 +22,7 @@ import torch
 from cnnlab.errors import CnnlabError
 from cnnlab.runs.sweep_resume import JobAction, job_action
 from tests.conftest import TINY, read_json, run_cli
-from tests.runs.conftest import SWEEP_ARGS
+from tests.runs.conftest import SWEEP_ARGS, flocked_by_another_process
 
 
 def fingerprint(job_dir: Path) -> dict[str, tuple[int, str]]:
@@ -183,16 +183,8 @@ def test_a_damaged_checkpoint_runs_the_job_again(unfinished_job: Path) -> None:
 
 
 def test_a_job_another_process_trains_in_is_an_error(unfinished_job: Path) -> None:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
-         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)",
-         str(unfinished_job / "train.lock")],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        with pytest.raises(CnnlabError, match="train"):
-            job_action(unfinished_job)
-    finally:
-        holder.kill()
-        holder.wait()
+    with (
+        flocked_by_another_process(unfinished_job / "train.lock"),
+        pytest.raises(CnnlabError, match="train"),
+    ):
+        job_action(unfinished_job)
