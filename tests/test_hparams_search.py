@@ -252,12 +252,16 @@ def test_the_unet_search_prunes_on_val_iou(tmp_path: Path) -> None:
         "experiment=canvas_unet",
         "hparams_search=canvas_unet",
         "hydra.sweeper.n_trials=5",
-        "+hydra.sweeper.pruner_options.n_startup_trials=1",
+        "hydra.sweeper.pruner_options.n_startup_trials=1",
         "trainer.max_epochs=3",
         "data.num_images=300",
         "callbacks.progress_bar.refresh_rate=0",
     )
     study = load(tmp_path, "canvas_unet")
     assert len(study.trials) == 5 and study.best_value > 0
+    for trial in study.trials:  # val/iou reported after every epoch it trained
+        stopped = trial.state == TrialState.PRUNED
+        epochs = sorted(trial.intermediate_values)
+        assert epochs == list(range(len(epochs))) and (stopped or epochs == [0, 1, 2])
     best = Path(study.best_trial.user_attrs["run_dir"])
     assert study.best_value == read_json(best / "metrics.json")["val/iou"]
