@@ -14,7 +14,8 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from cnnlab.config.flatten import flatten
-from cnnlab.runs.layout import MULTIRUN_FILE, OVERRIDES_FILE
+from cnnlab.runs.catalog import swept_keys
+from cnnlab.runs.layout import OVERRIDES_FILE
 
 # parts of the config that say where and how a run is recorded, not what it trains
 NOT_HPARAMS = ("paths", "callbacks", "logger", "hydra")
@@ -32,7 +33,7 @@ def run_hparams(resolved: dict[str, Any], run_dir: Path) -> tuple[dict[str, Any]
     }
     chosen = overridden(_overrides(run_dir / OVERRIDES_FILE), settings)
     everything = {**chosen, **settings}
-    swept = swept_keys(run_dir.parent / MULTIRUN_FILE)
+    swept = {key.replace(".", SEPARATOR) for key in swept_keys(run_dir.parent)}
     table = {k: v for k, v in chosen.items() if k in swept} if swept else everything
     return {k: shown(k, v) for k, v in table.items()}, {
         k: shown(k, v) for k, v in everything.items()
@@ -50,25 +51,6 @@ def overridden(overrides: list[str], settings: dict[str, Any]) -> dict[str, Any]
         key = key.replace(".", SEPARATOR)
         chosen[key] = settings.get(key, value)
     return chosen
-
-
-def swept_keys(multirun_file: Path) -> set[str]:
-    """The keys a sweep varies, from its multirun.yaml: sweep overrides (`lr=1e-3,1e-2`,
-    `seed=range(3)`, `interval(...)`) and an Optuna search's `hydra.sweeper.params`."""
-    if not multirun_file.is_file():
-        return set()
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    sweep = OmegaConf.load(multirun_file)
-    params = OmegaConf.select(sweep, "hydra.sweeper.params", default=None) or {}
-    lines = [*OmegaConf.select(sweep, "hydra.overrides.task", default=[])]
-    if params:
-        lines += [f"{k}={v}" for k, v in flatten(OmegaConf.to_container(params)).items()]
-    swept = set()
-    for override in OverridesParser.create().parse_overrides(lines):
-        if override.is_sweep_override():
-            swept.add(override.get_key_element().lstrip("+~").replace(".", SEPARATOR))
-    return swept
 
 
 def shown(key: str, value: Any) -> Any:

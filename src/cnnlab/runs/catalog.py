@@ -16,7 +16,14 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from cnnlab.config.flatten import flatten
 from cnnlab.errors import ConfigError, RunRecordError
-from cnnlab.runs.layout import CONFIG_FILE, HYDRA_FILE, METRICS_FILE, OVERRIDES_FILE, STATUS_FILE
+from cnnlab.runs.layout import (
+    CONFIG_FILE,
+    HYDRA_FILE,
+    METRICS_FILE,
+    MULTIRUN_FILE,
+    OVERRIDES_FILE,
+    STATUS_FILE,
+)
 from cnnlab.runs.records import read_metrics, read_yaml_record
 
 DAMAGED = "damaged"
@@ -199,3 +206,24 @@ def _objective(cfg: DictConfig) -> tuple[str | None, str]:
         if metric:
             return str(metric), str(mode or "max")
     return None, "max"
+
+
+def swept_keys(sweep_dir: Path) -> set[str]:
+    """The keys a sweep varies, from its multirun.yaml: sweep overrides (`lr=1e-3,1e-2`,
+    `seed=range(3)`, `interval(...)`) and an Optuna search's `hydra.sweeper.params`; none for
+    a folder that is not a sweep directory."""
+    multirun_file = sweep_dir / MULTIRUN_FILE
+    if not multirun_file.is_file():
+        return set()
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    sweep = OmegaConf.load(multirun_file)
+    params = OmegaConf.select(sweep, "hydra.sweeper.params", default=None) or {}
+    lines = [*OmegaConf.select(sweep, "hydra.overrides.task", default=[])]
+    if params:
+        lines += [f"{k}={v}" for k, v in flatten(OmegaConf.to_container(params)).items()]
+    swept = set()
+    for override in OverridesParser.create().parse_overrides(lines):
+        if override.is_sweep_override():
+            swept.add(override.get_key_element().lstrip("+~"))
+    return swept

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 
 from cnnlab.errors import ConfigError
-from cnnlab.runs.catalog import RunRecord, show
+from cnnlab.runs.catalog import RunRecord, show, swept_keys
 from cnnlab.runs.layout import METRICS_FILE
 from cnnlab.runs.tables import render
 
@@ -169,11 +170,10 @@ def _cell(record: RunRecord, key: str) -> str:
     return "-" if key not in record.config else "null" if value is None else show(value, True)
 
 
-def across_seeds_section(jobs: list[RunRecord], common: list[str]) -> str:
-    """For a sweep summary whose jobs vary `seed`: the group table over the other swept keys
+def across_seeds_section(jobs: list[RunRecord], sweep_dir: Path) -> str:
+    """For a sweep summary whose sweep varies `seed`: the group table over the other swept keys
     (empty when seed is not swept or no job has finished yet)."""
-    swept = {o.split("=", 1)[0].lstrip("+~") for job in jobs for o in job.overrides}
-    swept -= {o.split("=", 1)[0].lstrip("+~") for o in common}
+    swept = swept_keys(sweep_dir)
     if SEED_KEY not in swept or not any(job.metrics for job in jobs):
         return ""
     keys = sorted(swept - {SEED_KEY})

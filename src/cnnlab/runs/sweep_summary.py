@@ -153,7 +153,10 @@ def _markdown(
     study = sweep_dir / STUDY_REPORT  # an Optuna search's best trial or Pareto front
     found = "\n" + study.read_text() if study.is_file() else ""
     return (
-        "\n".join(header) + render(columns, rows, "md") + found + across_seeds_section(jobs, common)
+        "\n".join(header)
+        + render(columns, rows, "md")
+        + found
+        + across_seeds_section(jobs, sweep_dir)
     )
 
 

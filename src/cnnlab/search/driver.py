@@ -24,8 +24,8 @@ from optuna.trial import TrialState
 
 from cnnlab.errors import ConfigError, RunPruned, RunRecordError
 from cnnlab.runs.atomic import write_json_atomic
-from cnnlab.runs.catalog import read_run
-from cnnlab.runs.layout import MULTIRUN_FILE, SEARCH_TRIAL_ENV, STUDY_RECORD
+from cnnlab.runs.layout import METRICS_FILE, MULTIRUN_FILE, SEARCH_TRIAL_ENV, STUDY_RECORD
+from cnnlab.runs.records import read_metrics
 from cnnlab.search.space import SearchSpace, parse_space
 from cnnlab.search.study import (
     fail_stale_trials,
@@ -191,7 +191,8 @@ def _tell(study: optuna.Study, trial: optuna.Trial, job: JobReturn, objectives: 
         log.warning(f"trial {trial.number} failed: {type(error).__name__}: {error}")
         _told(study, trial, state=TrialState.FAIL)
         return
-    metrics = read_run(run_dir).metrics if run_dir is not None else {}
+    finished = run_dir is not None and (run_dir / METRICS_FILE).is_file()
+    metrics = read_metrics(run_dir) if finished else {}
     values = [metrics.get(name) for name in objectives]
     if any(v is None or not math.isfinite(v) for v in values):
         log.warning(f"trial {trial.number}: no finite {objectives} in {run_dir}: marked failed")
