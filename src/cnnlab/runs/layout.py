@@ -12,7 +12,10 @@ all its defaults in one commented block:
         status.json, error.txt                 a sweep job's outcome (and its traceback)
         train.log                              what the console showed, the error included
         train.lock                             flock-ed by the process training here; its PID
-      multirun/<run_name>/<date>_<time>/       a sweep: <job number>/ per job, summary.csv/.md
+      multirun/<run_name>/<date>_<time>/       a sweep: <job number>/ per job, summary.csv/.md,
+                                               multirun.yaml; a search: study.json/.md, PNGs
+      optuna/<study>.log                       an Optuna study's journal (the default storage)
+      mlflow.db                                logger=mlflow's local tracking store
       eval/<date>_<time>/                      cnnlab-eval's own metrics.json
       predict/<date>_<time>/                   cnnlab-predict's outputs (names below)
       export/<date>_<time>/                    cnnlab-export's model file and its JSON sidecar
@@ -43,7 +46,7 @@ LAST_CHECKPOINT = Path(CHECKPOINT_DIR) / "last.ckpt"  # after every epoch, SIGTE
 CHECKSUM_SUFFIX = ".sha256"  # beside every checkpoint: NAME.ckpt.sha256
 METRICS_FILE = "metrics.json"  # written once a run has finished: it marks a run as finished
 ENVIRONMENT_FILE = "environment.json"
-STATUS_FILE = "status.json"  # a sweep job's outcome: ok, failed
+STATUS_FILE = "status.json"  # a sweep job's outcome: ok, pruned, failed
 ERROR_FILE = "error.txt"  # a failed sweep job's traceback
 RUN_LOG = "train.log"
 LOCK_FILE = "train.lock"
@@ -82,9 +85,6 @@ SEARCH_TRIAL_ENV = "CNNLAB_SEARCH_TRIAL"  # set for a trial's job: its Optuna tr
 STUDY_RECORD = "study.json"  # in a search's sweep dir: the study's name, storage, objectives
 STUDY_REPORT = "study.md"  # in a search's sweep dir: best trial, its command, Pareto front
 PLOT_PREFIX = "optuna_"  # the search's PNGs in its sweep dir: optuna_history.png, ...
-
-# Loggers and the HParams table (conf/logger/, config/hparams.py)
-# (names for logger files go here)
 
 
 def sidecar(model_file: Path) -> Path:
