@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from cnnlab.errors import ConfigError, RunPruned, RunRecordError
-from cnnlab.runs.atomic import write_json_atomic
+from cnnlab.runs.atomic import write_json_atomic, write_text_atomic
 from cnnlab.runs.layout import METRICS_FILE, MULTIRUN_FILE, SEARCH_TRIAL_ENV, STUDY_RECORD
 from cnnlab.runs.records import read_metrics
 from cnnlab.search.space import SearchSpace, parse_space
@@ -129,11 +129,11 @@ def run_search(
 
 
 def _record_sweep(config: DictConfig, settings: SearchSettings) -> None:
-    """multirun.yaml in the sweep dir, as Hydra's own sweeper writes it, and study.json: where
-    the study is (`cnnlab-compare SWEEP_DIR --plots` reads it)."""
+    """multirun.yaml in the sweep dir (what Hydra's own sweeper writes, here crash-safe), and
+    study.json: where the study is (`cnnlab-compare SWEEP_DIR --plots` reads it)."""
     sweep_dir = Path(config.hydra.sweep.dir)
     sweep_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(config, sweep_dir / MULTIRUN_FILE)
+    write_text_atomic(sweep_dir / MULTIRUN_FILE, OmegaConf.to_yaml(config))
     record = {k: getattr(settings, k) for k in ("study_name", "storage", "objectives")}
     write_json_atomic(sweep_dir / STUDY_RECORD, record)
 
