@@ -1,28 +1,44 @@
-"""cnnlab's training path against a minimal hand-written PyTorch loop, in one process.
+"""cnnlab's training path against a careful hand-written PyTorch loop, in one process.
 
-For each task's default recipe both sides train the same model (same init) on the same tensors
-with the same optimizer, scheduler, augmentation, batch size and number of epochs, and evaluate
-on the validation split after each epoch:
+For each recipe both sides train the same model (same init) on the same tensors with the same
+optimizer, scheduler, augmentation, batch size, precision and number of epochs:
 
-  (a) a hand-written loop: randperm, slice, augment, forward, loss, backward, step;
+  (a) a hand-written loop that does the work a careful user's loop does: randperm, slice,
+      augment, forward, loss, backward, step; after every epoch a validation pass (mean loss,
+      and accuracy for classifiers and segmenters), the best weights kept in memory, and a
+      checkpoint (model, optimizer, epoch) saved to disk;
   (b) cnnlab: the composed Hydra config through `cnnlab.pipeline` (build_datamodule,
-      build_task, build_trainer) and a real `pl.Trainer` with the default callbacks and logger.
+      build_task, build_trainer) and a real `pl.Trainer` with the default callbacks and logger
+      (validation metrics, best and last checkpoints, TensorBoard scalars and pictures).
 
-Repetitions alternate (a), (b), (a), (b), ... so machine noise hits both alike; the median
-time of each gives images/s and the overhead ratio (b)/(a). Then the default `cnnlab-train` is
-timed from process start to its first val/acc >= --target (read from its TensorBoard events).
+The recipes: each task's default (`classification`, `segmentation`, `autoencoder`) and a
+realistic one, `resnet18_cifar`: torchvision's ResNet-18 on CIFAR-10 (50,000 x 3 x 32 x 32,
+batch 512), read from `data.root` when its files are there, else random tensors of that shape
+(`--cifar-images` says how many: fewer make a CPU run affordable).
+
+Repetitions alternate (a), (b), (a), (b), ... so machine noise hits both alike; the median time
+of each, over the fit alone, gives images/s and the overhead ratio (b)/(a). Time to first step
+runs from before the model is built to the end of the first optimizer step. Then the default
+`cnnlab-train` is timed from process start to its first val/acc >= --target (read from its
+TensorBoard events).
 
     python benchmarks/overhead.py                                # print the tables
     python benchmarks/overhead.py --write benchmarks/RESULTS.md  # and record them
-    python benchmarks/overhead.py --device cuda                  # both sides on the GPU
+    python benchmarks/overhead.py --tasks resnet18_cifar --cifar-images 8192 --epochs 2
+    python benchmarks/overhead.py --device cuda --precision bf16-mixed --channels-last
 
 With `--device cuda` the hand-written loop moves the model and the splits to the GPU once, and
 cnnlab runs with `trainer=gpu` (its in-memory data path copies the splits there once too).
+`--precision`, `--channels-last` and `--compile` apply to both sides: autocast, the model's
+memory format and `nn.Module.compile` by hand; `trainer.precision` and
+`callbacks.model_speedups` in cnnlab.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
 import platform
 import resource
@@ -33,6 +49,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -46,25 +63,31 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from torch import Tensor, nn
 
 from cnnlab.config.resolvers import register_resolvers
-from cnnlab.data.in_memory import InMemoryDataModule
+from cnnlab.data.in_memory import Arrays, InMemoryDataModule
+from cnnlab.errors import CnnlabError
 from cnnlab.pipeline import build_datamodule, build_task, build_trainer
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-# each task's default recipe (`experiment=` overrides; [] is cnnlab-train's own default)
+# each recipe's overrides ([] is cnnlab-train's own default)
 RECIPES = {
     "classification": [],
     "segmentation": ["experiment=canvas_unet"],
     "autoencoder": ["experiment=digits_ae"],
+    "resnet18_cifar": ["model=resnet18", "data=cifar10", "data.batch_size=512"],
 }
-Loss = Callable[[nn.Module, Tensor, Tensor], Tensor]
+TINY_RECIPES = ["classification", "segmentation", "autoencoder"]
+CIFAR_SHAPE = (3, 32, 32)
+# a batch's loss, and outputs whose argmax along dim 1 is the predicted class (or None)
+Loss = Callable[[nn.Module, Tensor, Tensor], tuple[Tensor, Tensor | None]]
 
 
-def classification_loss(model: nn.Module, images: Tensor, labels: Tensor) -> Tensor:
-    return F.cross_entropy(model(images), labels)
+def classification_loss(model: nn.Module, images: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+    logits = model(images)
+    return F.cross_entropy(logits, labels), logits
 
 
-def reconstruction_loss(model: nn.Module, images: Tensor, _: Tensor) -> Tensor:
-    return F.mse_loss(model(images).reconstruction, images)
+def reconstruction_loss(model: nn.Module, images: Tensor, _: Tensor) -> tuple[Tensor, None]:
+    return F.mse_loss(model(images).reconstruction.float(), images), None
 
 
 def segmentation_loss(cfg: DictConfig) -> Loss:
@@ -72,9 +95,10 @@ def segmentation_loss(cfg: DictConfig) -> Loss:
     losses = {name: instantiate(node) for name, node in cfg.task.loss.items() if node is not None}
     weights = cfg.task.get("loss_weights") or {}
 
-    def loss(model: nn.Module, images: Tensor, masks: Tensor) -> Tensor:
+    def loss(model: nn.Module, images: Tensor, masks: Tensor) -> tuple[Tensor, Tensor]:
         logits = model(images)
-        return sum(weights.get(name, 1.0) * fn(logits, masks) for name, fn in losses.items())
+        total = sum(weights.get(name, 1.0) * fn(logits, masks) for name, fn in losses.items())
+        return total, logits
 
     return loss
 
@@ -83,6 +107,36 @@ def hand_loss(task: str, cfg: DictConfig) -> Loss:
     if task == "segmentation":
         return segmentation_loss(cfg)
     return reconstruction_loss if task == "autoencoder" else classification_loss
+
+
+class CifarShaped(InMemoryDataModule):
+    """CIFAR-10's shape and size in random tensors, for machines without its files."""
+
+    def __init__(self, *, images: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.images = images
+
+    def load(self) -> dict[str, Arrays]:
+        generator = torch.Generator().manual_seed(self.seed)
+
+        def split(n: int) -> Arrays:
+            pictures = torch.rand(n, *CIFAR_SHAPE, generator=generator)
+            return pictures, torch.randint(0, self.num_classes, (n,), generator=generator)
+
+        return {"train": split(self.images), "test": split(max(self.images // 5, 1))}
+
+
+def recipe_data(task: str, cfg: DictConfig, cifar_images: int) -> tuple[InMemoryDataModule, str]:
+    """The recipe's data module, and where its images come from."""
+    if task != "resnet18_cifar":
+        return build_datamodule(cfg.data), "as configured"
+    with contextlib.suppress(CnnlabError):  # the real CIFAR-10 when its files are there
+        return build_datamodule(cfg.data), f"CIFAR-10 from {cfg.data.root}"
+    unused = ("_target_", "name", "root", "download")
+    options = {k: v for k, v in cfg.data.items() if k not in unused}
+    data = CifarShaped(images=cifar_images, **options)
+    data.setup("fit")
+    return data, f"random tensors of CIFAR-10's shape ({cifar_images} images before the val split)"
 
 
 def compose_recipe(overrides: list[str], output_dir: Path) -> DictConfig:
@@ -96,52 +150,128 @@ def compose_recipe(overrides: list[str], output_dir: Path) -> DictConfig:
     return cfg
 
 
+class Run:
+    """How both sides train: device, epochs, precision and the model speed-ups."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.device: torch.device = args.device
+        self.epochs: int = args.epochs
+        self.precision: str = args.precision
+        self.channels_last: bool = args.channels_last
+        self.compile: bool = args.compile
+        self.async_checkpoints: bool = args.async_checkpoints
+
+    def device_overrides(self) -> list[str]:
+        """The cnnlab overrides that train on the device, as a user would pick them."""
+        return ["trainer=gpu"] if self.device.type == "cuda" else []
+
+    def overrides(self) -> list[str]:
+        """The cnnlab overrides for all these settings."""
+        chosen = [*self.device_overrides(), f"trainer.max_epochs={self.epochs}"]
+        if self.precision != "32-true":
+            chosen.append(f"trainer.precision={self.precision}")
+        if self.channels_last:
+            chosen.append("callbacks.model_speedups.channels_last=true")
+        if self.compile:
+            chosen.append("callbacks.model_speedups.compile=true")
+        if self.async_checkpoints:
+            chosen.append("async_checkpoints=true")
+        return chosen
+
+    def speed_up(self, model: nn.Module) -> nn.Module:
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        if self.compile:
+            model.compile()
+        return model
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "32-true":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision.startswith("bf16") else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+
 def hand_written(
-    cfg: DictConfig, data: InMemoryDataModule, loss_fn: Loss, epochs: int, device: torch.device
-) -> float:
-    """(a): the loop a careful PyTorch user writes. Returns seconds for `epochs` epochs."""
+    cfg: DictConfig, data: InMemoryDataModule, loss_fn: Loss, run: Run, checkpoint: Path
+) -> tuple[float, float]:
+    """(a): the loop a careful PyTorch user writes. Seconds for the epochs, and to first step."""
+    built = time.perf_counter()
     pl.seed_everything(cfg.seed, verbose=False)
-    model = instantiate(cfg.model).to(device)
+    model = run.speed_up(instantiate(cfg.model).to(run.device))
     optimizer = instantiate(cfg.task.optimizer)(model.parameters())
-    images, targets = (t.to(device) for t in data.splits["train"])
-    val_images, val_targets = (t.to(device) for t in data.splits["val"])
+    images, targets = (t.to(run.device) for t in data.splits["train"])
+    val_images, val_targets = (t.to(run.device) for t in data.splits["val"])
     steps = -(-len(images) // data.batch_size)
     scheduler = None
     if cfg.task.get("scheduler") is not None:
-        scheduler = instantiate(cfg.task.scheduler)(optimizer, total_steps=epochs * steps)
+        scheduler = instantiate(cfg.task.scheduler)(optimizer, total_steps=run.epochs * steps)
     masks = targets.dim() == images.dim() - 1
+    best_loss, best_weights, first_step = math.inf, None, math.nan
+    synchronize(run.device)
     start = time.perf_counter()
-    for _ in range(epochs):
+    for epoch in range(run.epochs):
         model.train()
-        for batch in torch.randperm(len(images), device=device).split(data.batch_size):
+        for batch in torch.randperm(len(images), device=run.device).split(data.batch_size):
             x, y = images[batch], targets[batch]
             x, augmented = data.augment(x, y if masks else None)
             y = augmented if masks else y
-            loss = loss_fn(model, x, y)
+            with run.autocast():
+                loss, _ = loss_fn(model, x, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
+            if math.isnan(first_step):
+                synchronize(run.device)
+                first_step = time.perf_counter() - built
         model.eval()
-        with torch.no_grad():
-            for x, y in zip(
-                val_images.split(data.batch_size), val_targets.split(data.batch_size), strict=True
-            ):
-                loss_fn(model, x, y)
-    synchronize(device)
-    return time.perf_counter() - start
+        loss_sum = torch.zeros((), device=run.device)
+        correct = torch.zeros((), device=run.device)
+        with torch.no_grad(), run.autocast():
+            for x, y in zip(val_images.split(data.batch_size), val_targets.split(data.batch_size)):
+                loss, outputs = loss_fn(model, x, y)
+                loss_sum += loss.float() * len(x)
+                if outputs is not None:
+                    correct += (outputs.argmax(dim=1) == y).float().mean() * len(x)
+        val_loss, val_acc = (loss_sum / len(val_images)).item(), correct.item() / len(val_images)
+        print(f"  hand-written epoch {epoch}: val loss {val_loss:.4f}, accuracy {val_acc:.4f}")
+        if val_loss < best_loss:
+            best_loss = val_loss
+            best_weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}
+        torch.save(state, checkpoint)
+    synchronize(run.device)
+    assert best_weights is not None
+    return time.perf_counter() - start, first_step
 
 
-def through_cnnlab(cfg: DictConfig, data: InMemoryDataModule) -> float:
-    """(b): cnnlab's own builders and Trainer, defaults as configured. Seconds in `fit`."""
+class FirstStepClock(pl.Callback):
+    """When the first training step ended (after the GPU finished it)."""
+
+    def __init__(self) -> None:
+        self.at = math.nan
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if math.isnan(self.at):
+            synchronize(trainer.strategy.root_device)
+            self.at = time.perf_counter()
+
+
+def through_cnnlab(cfg: DictConfig, data: InMemoryDataModule) -> tuple[float, float]:
+    """(b): cnnlab's own builders and Trainer, defaults as configured. Seconds in `fit`, and
+    from before the task is built to the end of the first step."""
+    built = time.perf_counter()
     pl.seed_everything(cfg.seed, verbose=False)
     task = build_task(cfg, data)
-    trainer = build_trainer(cfg, OmegaConf.to_container(cfg, resolve=True))
+    trainer = build_trainer(cfg, OmegaConf.to_container(cfg, resolve=True), data)
+    clock = FirstStepClock()
+    trainer.callbacks.append(clock)
     start = time.perf_counter()
     trainer.fit(task, datamodule=data)
     synchronize(trainer.strategy.root_device)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, clock.at - built
 
 
 def synchronize(device: torch.device) -> None:
@@ -150,48 +280,55 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def device_overrides(device: torch.device) -> list[str]:
-    """The cnnlab overrides that train on `device`, as a user would pick them."""
-    return ["trainer=gpu"] if device.type == "cuda" else []
-
-
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def compare(
-    task: str, epochs: int, reps: int, workdir: Path, device: torch.device
-) -> dict[str, float] | None:
+    task: str, run: Run, reps: int, workdir: Path, cifar_images: int
+) -> dict[str, Any] | None:
     overrides = RECIPES[task]
-    if overrides and not (CONF / "experiment" / f"{overrides[0].split('=')[1]}.yaml").is_file():
-        print(f"{task}: {overrides[0]} does not exist yet, skipped")
+    experiment = next((o.split("=")[1] for o in overrides if o.startswith("experiment=")), None)
+    if experiment and not (CONF / "experiment" / f"{experiment}.yaml").is_file():
+        print(f"{task}: experiment={experiment} does not exist yet, skipped")
         return None
-    overrides = [*overrides, *device_overrides(device), f"trainer.max_epochs={epochs}"]
+    overrides = [*overrides, *run.overrides()]
     cfg = compose_recipe(overrides, workdir / task / "setup")
-    data = build_datamodule(cfg.data)
+    data, source = recipe_data(task, cfg, cifar_images)
     loss_fn = hand_loss(task, cfg)
+    checkpoint = workdir / task / "hand" / "last.pt"
+    checkpoint.parent.mkdir(parents=True)
     times: dict[str, list[float]] = {"hand": [], "cnnlab": []}
+    first: dict[str, list[float]] = {"hand": [], "cnnlab": []}
     for rep in range(reps):
-        times["hand"].append(hand_written(cfg, data, loss_fn, epochs, device))
-        run_dir = workdir / task / f"rep{rep}"
-        run_dir.mkdir(parents=True)
-        cfg = compose_recipe(overrides, run_dir)
-        times["cnnlab"].append(through_cnnlab(cfg, data))
+        for side in ("hand", "cnnlab"):
+            if side == "hand":
+                seconds, to_first = hand_written(cfg, data, loss_fn, run, checkpoint)
+            else:
+                run_dir = workdir / task / f"rep{rep}"
+                run_dir.mkdir(parents=True)
+                seconds, to_first = through_cnnlab(compose_recipe(overrides, run_dir), data)
+            times[side].append(seconds)
+            first[side].append(to_first)
         print(
             f"{task} rep {rep}: hand {times['hand'][-1]:.2f} s, cnnlab {times['cnnlab'][-1]:.2f} s"
         )
-    images = epochs * len(data.splits["train"][0])
+    images = run.epochs * len(data.splits["train"][0])
     hand, ours = statistics.median(times["hand"]), statistics.median(times["cnnlab"])
     return {
-        "epochs": epochs,
+        "epochs": run.epochs,
         "train_images": len(data.splits["train"][0]),
+        "source": source,
         "hand_images_per_s": images / hand,
         "cnnlab_images_per_s": images / ours,
         "ratio": ours / hand,
+        "hand_first_step": statistics.median(first["hand"]),
+        "cnnlab_first_step": statistics.median(first["cnnlab"]),
+        "per_rep": ", ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(times["hand"], times["cnnlab"])),
     }
 
 
-def time_to_accuracy(target: float, workdir: Path, device: torch.device) -> dict[str, float]:
+def time_to_accuracy(target: float, workdir: Path, run: Run) -> dict[str, float]:
     """The default `cnnlab-train` from process start: when val/acc first reaches `target`."""
     cwd = workdir / "time_to_accuracy"
     cwd.mkdir()
@@ -199,7 +336,7 @@ def time_to_accuracy(target: float, workdir: Path, device: torch.device) -> dict
     start = time.time()
     subprocess.run(
         [
-            sys.executable, "-m", "cnnlab.cli.train", *device_overrides(device),
+            sys.executable, "-m", "cnnlab.cli.train", *run.device_overrides(),
             "callbacks.progress_bar.refresh_rate=0",
         ],
         cwd=cwd, env=env, check=True, capture_output=True,
@@ -231,21 +368,24 @@ def machine() -> str:
     )
 
 
-def report(results: dict[str, dict[str, float] | None], tta: dict[str, float] | None) -> str:
+def report(results: dict[str, dict[str, Any] | None], tta: dict[str, float] | None) -> str:
     lines = [
-        "| task (default recipe) | epochs | train images | hand-written img/s | cnnlab img/s "
-        "| ratio (b)/(a) |",
-        "|---|---|---|---|---|---|",
+        "| recipe | epochs | train images | hand-written img/s | cnnlab img/s | ratio (b)/(a) "
+        "| first step s, hand / cnnlab |",
+        "|---|---|---|---|---|---|---|",
     ]
+    notes = []
     for task, row in results.items():
         if row is None:
-            lines.append(f"| {task} | recipe not there yet | | | | |")
+            lines.append(f"| {task} | recipe not there yet | | | | | |")
             continue
         lines.append(
             f"| {task} | {row['epochs']} | {row['train_images']} | {row['hand_images_per_s']:.0f} "
-            f"| {row['cnnlab_images_per_s']:.0f} | {row['ratio']:.3f} |"
+            f"| {row['cnnlab_images_per_s']:.0f} | {row['ratio']:.3f} "
+            f"| {row['hand_first_step']:.2f} / {row['cnnlab_first_step']:.2f} |"
         )
-    lines += ["", f"Peak memory (max RSS of the benchmark process): {peak_rss_mib():.0f} MiB"]
+        notes.append(f"- {task}: data {row['source']}; per rep (s, hand/cnnlab) {row['per_rep']}")
+    lines += ["", *notes, "", f"Peak memory (max RSS of the process): {peak_rss_mib():.0f} MiB"]
     if torch.cuda.is_available():
         lines.append(f"Peak GPU memory: {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB")
     if tta is not None:
@@ -261,9 +401,19 @@ def report(results: dict[str, dict[str, float] | None], tta: dict[str, float] | 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tasks", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--tasks", nargs="+", default=TINY_RECIPES, choices=list(RECIPES))
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument(
+        "--cifar-images", type=int, default=50_000, help="resnet18_cifar without CIFAR-10 files"
+    )
+    parser.add_argument(
+        "--precision", default="32-true", choices=["32-true", "bf16-mixed", "16-mixed"]
+    )
+    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--async-checkpoints", action="store_true", help="cnnlab's option")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads, both sides")
     parser.add_argument("--target", type=float, default=0.95, help="val/acc for time-to-accuracy")
     parser.add_argument("--no-time-to-accuracy", action="store_true")
     parser.add_argument("--write", type=Path, help="also write the tables to this file")
@@ -273,15 +423,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is visible to PyTorch")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     register_resolvers()
+    run = Run(args)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         results = {
-            task: compare(task, args.epochs, args.reps, workdir, args.device) for task in args.tasks
+            task: compare(task, run, args.reps, workdir, args.cifar_images) for task in args.tasks
         }
         tta = None
         if not args.no_time_to_accuracy:
-            tta = time_to_accuracy(args.target, workdir, args.device)
+            tta = time_to_accuracy(args.target, workdir, run)
     text = report(results, tta)
     print(text)
     if args.write:

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import LearningRateMonitor
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.loggers.logger import Logger
+from pytorch_lightning.plugins.io import AsyncCheckpointIO
 from pytorch_lightning.utilities.parsing import AttributeDict
 
 from cnnlab.callbacks.seeding import RankSeed
@@ -26,6 +27,7 @@ from cnnlab.config.trust import check_trusted
 from cnnlab.config.validation import validate_config, validate_devices
 from cnnlab.console import console, run_log
 from cnnlab.data.base import ImageDataModule
+from cnnlab.data.in_memory import InMemoryDataModule
 from cnnlab.distributed import distributed_job
 from cnnlab.errors import CheckpointError, CnnlabError
 from cnnlab.runs.checkpoint_io import CrashSafeCheckpointIO
@@ -88,7 +90,10 @@ def build_task(cfg: DictConfig, datamodule: ImageDataModule) -> BaseTask:
     return task
 
 
-def build_trainer(cfg: DictConfig, resolved: dict[str, Any]) -> pl.Trainer:
+def build_trainer(
+    cfg: DictConfig, resolved: dict[str, Any], datamodule: ImageDataModule | None = None
+) -> pl.Trainer:
+    """The configured Trainer with cnnlab's callbacks, loggers and crash-safe checkpoints."""
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     callbacks += [ConfigInCheckpoint(resolved), RankSeed(cfg.seed)]
     if trial_id := os.environ.get(SEARCH_TRIAL_ENV):  # an Optuna trial: report, maybe stop early
@@ -99,8 +104,18 @@ def build_trainer(cfg: DictConfig, resolved: dict[str, Any]) -> pl.Trainer:
     if not loggers:  # logger=none: Lightning refuses a learning-rate monitor with nowhere to log
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     # checkpoints replaced atomically with their SHA-256 beside them, and verified on resume
-    plugins = [CrashSafeCheckpointIO()]
-    return instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins)
+    checkpoint_io = CrashSafeCheckpointIO()
+    if cfg.get("async_checkpoints"):
+        checkpoint_io = AsyncCheckpointIO(checkpoint_io)
+    plugins = [checkpoint_io]
+    options: dict[str, Any] = {}
+    if cfg.trainer.get("num_sanity_val_steps") is None and isinstance(
+        datamodule, InMemoryDataModule
+    ):  # its first validation batch already went through the model in build_task
+        options["num_sanity_val_steps"] = 0
+    return instantiate(
+        cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=plugins, **options
+    )
 
 
 def load_weights(task: BaseTask, checkpoint_path: str | Path) -> None:
@@ -161,7 +176,7 @@ def _fit_and_test(cfg: DictConfig, run_dir: Path) -> dict[str, float]:
     datamodule = build_datamodule(cfg.data)
     task = build_task(cfg, datamodule)
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    trainer = build_trainer(cfg, resolved)
+    trainer = build_trainer(cfg, resolved, datamodule)
     # a resumed run keeps the record of the environment it started in
     if trainer.is_global_zero and not (run_dir / ENVIRONMENT_FILE).exists():
         write_environment(run_dir, cfg.seed, str(cfg.trainer.get("accelerator", "auto")))

@@ -14,7 +14,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
 from cnnlab.callbacks.tensorboard import tensorboard_writer
-from cnnlab.callbacks.validation_sample import ValidationSampleImage
+from cnnlab.callbacks.validation_sample import ValidationSampleImage, picture_due
 from cnnlab.tasks.autoencoder import LATENT, RECONSTRUCTION
 
 
@@ -43,7 +43,7 @@ def sample_grid(images: Tensor) -> Tensor:
 class ReconstructionGrid(ValidationSampleImage):
     """Each validation epoch: the first `num_images` val images above their reconstructions."""
 
-    def __init__(self, num_images: int = 16, every_n_epochs: int = 1) -> None:
+    def __init__(self, num_images: int = 16, every_n_epochs: int | None = None) -> None:
         super().__init__(num_images, every_n_epochs)
 
     def keep(self, batch: Any, outputs: Any) -> tuple[Tensor, ...]:
@@ -54,19 +54,20 @@ class ReconstructionGrid(ValidationSampleImage):
 
 
 class GeneratedSamples(pl.Callback):
-    """Each validation epoch: images decoded from the same `num_images` random latent vectors.
-
-    The noise is fixed by `seed`, so the grids of successive epochs show the decoder changing,
-    not the noise.
+    """When a picture is due (`picture_due`): images decoded from the same `num_images` random
+    latent vectors. The noise is fixed by `seed`, so the grids of successive epochs show the
+    decoder changing, not the noise. Drawn at validation end, after the task has refitted its
+    prior to the epoch's latents.
     """
 
-    def __init__(self, num_images: int = 64, seed: int = 0) -> None:
+    def __init__(self, num_images: int = 64, seed: int = 0, every_n_epochs: int | None = None):
         self.num_images = num_images
         self.seed = seed
+        self.every_n_epochs = every_n_epochs
 
-    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         writer = tensorboard_writer(trainer)
-        if writer is None or trainer.sanity_checking:
+        if writer is None or not picture_due(trainer, self.every_n_epochs):
             return
         generator = torch.Generator().manual_seed(self.seed)
         samples = pl_module.model.generate(self.num_images, generator)

@@ -21,7 +21,7 @@ class PredictionGrid(ValidationSampleImage):
     A wrong prediction is red and names the true class: '1 (true 7)'.
     """
 
-    def __init__(self, num_images: int = 16, every_n_epochs: int = 1) -> None:
+    def __init__(self, num_images: int = 16, every_n_epochs: int | None = None) -> None:
         super().__init__(num_images, every_n_epochs)
 
     def keep(self, batch: Any, outputs: Any) -> tuple[Tensor, ...]:

@@ -66,7 +66,9 @@ class SegmentationGrid(ValidationSampleImage):
     epoch. Reads the task's `preds` from the validation step's output, so costs no extra forward.
     """
 
-    def __init__(self, num_images: int = 6, min_side: int = 128, every_n_epochs: int = 1) -> None:
+    def __init__(
+        self, num_images: int = 6, min_side: int = 128, every_n_epochs: int | None = None
+    ) -> None:
         super().__init__(num_images, every_n_epochs)
         self.min_side = min_side
 

@@ -46,6 +46,9 @@ class ImageDataModule(pl.LightningDataModule):
         self.class_names: list[str] = [str(i) for i in range(num_classes)]
         self.mean: list[float] = [0.0] * in_channels
         self.std: list[float] = [1.0] * in_channels
+        # drop each epoch's last partial training batch: set when the training step is compiled
+        # (cnnlab.callbacks.speed), so that it sees one batch size
+        self.drop_last_train = False
 
     def resize_images(self, images: Tensor) -> Tensor:
         """Images (N, C, H, W) in [0, 1] at `image_size`, resized as this data set resizes its

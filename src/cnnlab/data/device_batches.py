@@ -39,17 +39,26 @@ class DeviceBatches:
     batch_sampler = None  # as on a DataLoader without one: Lightning reads `sampler` instead
 
     def __init__(
-        self, images: Tensor, targets: Tensor, batch_size: int, sampler: Sampler[int]
+        self,
+        images: Tensor,
+        targets: Tensor,
+        batch_size: int,
+        sampler: Sampler[int],
+        drop_last: bool = False,
     ) -> None:
         self.images = images
         self.targets = targets
         self.batch_size = batch_size
         self.sampler = sampler
+        self.drop_last = drop_last  # leave out a last batch smaller than batch_size
 
     def __len__(self) -> int:
-        return math.ceil(len(self.sampler) / self.batch_size)  # type: ignore[arg-type]
+        samples = len(self.sampler)  # type: ignore[arg-type]
+        if self.drop_last:
+            return samples // self.batch_size
+        return math.ceil(samples / self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         order = torch.tensor(list(self.sampler), dtype=torch.long, device=self.images.device)
-        for batch in order.split(self.batch_size):
+        for batch in order.split(self.batch_size)[: len(self)]:
             yield self.images[batch], self.targets[batch]

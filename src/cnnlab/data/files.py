@@ -41,13 +41,17 @@ class FileDataModule(ImageDataModule):
         }
         self.datasets: dict[str, Dataset] = {}
 
-    def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
+    def _loader(self, split: str, shuffle: bool = False, drop_last: bool = False) -> DataLoader:
         return DataLoader(
-            self.datasets[split], batch_size=self.batch_size, shuffle=shuffle, **self.loader_options
+            self.datasets[split],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            **self.loader_options,
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self._loader("train", shuffle=True, drop_last=self.drop_last_train)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val")

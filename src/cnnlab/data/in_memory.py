@@ -106,7 +106,9 @@ class InMemoryDataModule(ImageDataModule):
                 f"has {found} classes: set `num_classes`={found}"
             )
 
-    def dataloader(self, split: str, shuffle: bool = False) -> DeviceBatches | DataLoader:
+    def dataloader(
+        self, split: str, shuffle: bool = False, drop_last: bool = False
+    ) -> DeviceBatches | DataLoader:
         """Batches of one split, in the same seeded, rank-sharded order with either `loader`."""
         images, targets = self.splits[split]
         trainer = self.trainer
@@ -114,9 +116,11 @@ class InMemoryDataModule(ImageDataModule):
         sampler = split_sampler(len(targets), shuffle, self.seed, world_size, rank)
         if self.loader == "dataloader":
             dataset = TensorDataset(images, targets)
-            return DataLoader(dataset, batch_size=self.batch_size, sampler=sampler)
+            return DataLoader(
+                dataset, batch_size=self.batch_size, sampler=sampler, drop_last=drop_last
+            )
         images, targets = self._on_device(split, trainer.strategy.root_device if trainer else None)
-        return DeviceBatches(images, targets, self.batch_size, sampler)
+        return DeviceBatches(images, targets, self.batch_size, sampler, drop_last)
 
     def _on_device(self, split: str, device: torch.device | None) -> Arrays:
         """A split on the training device, copied there once; `splits` stays on the CPU."""
@@ -130,7 +134,8 @@ class InMemoryDataModule(ImageDataModule):
 
     def train_dataloader(self) -> DeviceBatches | DataLoader:
         # overfit_batches means "the same first batches every epoch": no shuffling then
-        return self.dataloader("train", shuffle=not (self.trainer and self.trainer.overfit_batches))
+        shuffle = not (self.trainer and self.trainer.overfit_batches)
+        return self.dataloader("train", shuffle, drop_last=self.drop_last_train)
 
     def val_dataloader(self) -> DeviceBatches | DataLoader:
         return self.dataloader("val")

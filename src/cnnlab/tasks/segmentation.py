@@ -101,6 +101,7 @@ class SegmentationTask(BaseTask):
 
     def on_test_epoch_end(self) -> None:
         """Log `test/iou_<class>` per class, named by the data module's class names."""
+        super().on_test_epoch_end()
         per_class = self.test_class_iou.compute()
         self.test_class_iou.reset()
         names = self.class_names()
