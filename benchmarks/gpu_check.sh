@@ -32,12 +32,12 @@ py=${PYTHON:-python}
 cat "$logs/gpu.txt"
 
 # first, so that its timings come from a machine nothing else is using
-timeout 270 "$py" benchmarks/overhead.py --device cuda --epochs 2 --reps 5 --no-time-to-accuracy \
+timeout 240 "$py" benchmarks/overhead.py --device cuda --epochs 2 --reps 5 --no-time-to-accuracy \
     --tasks classification segmentation autoencoder resnet18_cifar \
     --write "$logs/overhead_fp32.md" >"$logs/overhead_fp32.log" 2>&1
 echo "overhead fp32: exit $?"
 
-timeout 50 "$py" benchmarks/gpu_syncs.py experiment=canvas_unet trainer.max_epochs=1 \
+timeout 45 "$py" benchmarks/gpu_syncs.py experiment=canvas_unet trainer.max_epochs=1 \
     callbacks.progress_bar.refresh_rate=0 >"$logs/syncs.txt" 2>&1
 echo "syncs: exit $?"
 
@@ -47,7 +47,7 @@ run() {
     local name=$1 start rc
     shift
     start=$(date +%s%N)
-    CNNLAB_LOG_DIR="$runs/$name" TORCH_LOGS=recompiles timeout 110 \
+    CNNLAB_LOG_DIR="$runs/$name" TORCH_LOGS=recompiles timeout 100 \
         "$py" -m cnnlab.cli.train "$@" callbacks.progress_bar.refresh_rate=0 \
         >>"$logs/compile.log" 2>&1
     rc=$?
@@ -91,7 +91,7 @@ print(f"recompilations logged: {log.read_text().count('Recompiling function')}")
 EOF
 cat "$logs/compile.md"
 
-timeout 110 "$py" benchmarks/overhead.py --device cuda --epochs 2 --reps 5 --no-time-to-accuracy \
+timeout 100 "$py" benchmarks/overhead.py --device cuda --epochs 2 --reps 5 --no-time-to-accuracy \
     --tasks resnet18_cifar --precision bf16-mixed --channels-last --async-checkpoints \
     --write "$logs/overhead_bf16.md" >"$logs/overhead_bf16.log" 2>&1
 echo "overhead bf16: exit $?"
