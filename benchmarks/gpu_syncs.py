@@ -31,8 +31,6 @@ from overhead import compose_recipe
 from cnnlab.config.resolvers import register_resolvers
 from cnnlab.pipeline import build_datamodule, build_task, build_trainer
 
-LIBRARY_PARTS = ("/torch/", "/torchmetrics/", "/pytorch_lightning/", "/lightning_fabric/")
-
 
 class Phase(pl.Callback):
     """Names what the trainer is doing, for the sync counter."""
@@ -55,13 +53,13 @@ class Phase(pl.Callback):
 
 
 def source(stack: list[traceback.FrameSummary]) -> str:
-    """The innermost frame outside the libraries (cnnlab's or the script's), and the library
-    line below it that synchronised."""
-    ours = next(
-        (f for f in reversed(stack) if not any(p in f.filename for p in LIBRARY_PARTS)), None
-    )
-    library = next(f for f in reversed(stack) if f is not ours and "warnings" not in f.filename)
+    """The innermost frame of cnnlab's code, and the innermost line below it (in a library)
+    that synchronised."""
+    ours = next((f for f in reversed(stack) if "/cnnlab/" in f.filename), None)
+    library = next((f for f in reversed(stack) if not f.filename.endswith("warnings.py")), None)
     where = f"{Path(ours.filename).name}:{ours.lineno} ({ours.name})" if ours else "?"
+    if library is None or library is ours:
+        return where
     return f"{where} <- {Path(library.filename).name}:{library.lineno} ({library.name})"
 
 
