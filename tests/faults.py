@@ -95,6 +95,10 @@ def _patch_torch_save(mode: str, marker: Path) -> None:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     torch.save = save
+    # every save of last.ckpt goes through torch.save: no hard link to best.ckpt instead
+    from cnnlab.runs.checkpoint_io import CrashSafeCheckpointIO
+
+    CrashSafeCheckpointIO.link_checkpoint = lambda self, source, target: False  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

@@ -166,3 +166,21 @@ def test_the_autoencoders_prior_is_the_fit_to_its_validation_latents(tmp_path: P
     task.model.fit_prior(latents)
     torch.testing.assert_close(stored[0], task.model.prior_mean, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(stored[1], task.model.prior_scale_tril, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("epochs", [2, 3])
+def test_last_is_written_every_epoch_and_linked_to_best_when_both_hold_it(
+    tmp_path: Path, epochs: int
+) -> None:
+    """Best checkpoints every 2nd epoch: after 2 epochs last.ckpt is best.ckpt's file (one
+    write, two names); after 3 it is epoch 2's own file, while best stays at epoch 1.
+    (Lightning 2.6 alone would have left last.ckpt at epoch 1.)"""
+    run = tmp_path / "run"
+    run.mkdir()
+    every_2 = ["+callbacks.model_checkpoint.every_n_epochs=2", f"trainer.max_epochs={epochs}"]
+    train(compose_config([*TINY, *every_2], run))
+    best, last = run / "checkpoints" / "best.ckpt", run / "checkpoints" / "last.ckpt"
+    assert verify_checkpoint(best) and verify_checkpoint(last)
+    assert (best.stat().st_ino == last.stat().st_ino) == (epochs == 2)
+    assert load_checkpoint(best)["epoch"] == 1
+    assert load_checkpoint(last)["epoch"] == epochs - 1

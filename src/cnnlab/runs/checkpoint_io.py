@@ -17,8 +17,11 @@ checkpoint is never refused as stale and a damaged one never passes.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -117,6 +120,31 @@ class CrashSafeCheckpointIO(TorchCheckpointIO):
         if Path(path).is_file():
             verify_checkpoint(Path(path))
         return super().load_checkpoint(path, map_location, weights_only)
+
+    def link_checkpoint(self, source: str | Path, target: str | Path) -> bool:
+        """Give the checkpoint file `source` a second name, `target`, without writing it again.
+
+        A hard link, made under a temporary name and renamed over `target` like a save (then its
+        checksum file, copied from `source`'s): a crash leaves the previous `target` or the
+        new one. A later save of `source` writes a new file, so `target` keeps these bytes.
+        False, with nothing changed, where the file system has no hard links.
+        """
+        source, target = Path(source), Path(target)
+        if not checksum_file(source).is_file():  # caught between its renames: write it again
+            return False
+        digest = checksum_file(source).read_text()
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.link(source, temporary)
+        except OSError as error:
+            if error.errno in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EMLINK):
+                return False
+            raise
+        checksum_file(target).unlink(missing_ok=True)
+        os.replace(temporary, target)
+        fsync_folder(target.parent)
+        write_text_atomic(checksum_file(target), digest.replace(source.name, target.name))
+        return True
 
     def remove_checkpoint(self, path: str | Path) -> None:
         super().remove_checkpoint(path)
