@@ -8,6 +8,7 @@ import cnnlab.conf
 import pytest
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
+from pytorch_lightning.callbacks import ModelCheckpoint
 
 from cnnlab.config.validation import validate_config
 from tests.conftest import compose_config
@@ -68,7 +69,8 @@ def test_default_config_builds_every_callback_and_logger(tmp_path: Path) -> None
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
     loggers = [instantiate(c) for c in cfg.logger.values()]
     names = {type(c).__name__ for c in callbacks}
-    assert {"ModelCheckpoint", "PredictionGrid", "ConfusionMatrixImage"} <= names
+    assert {"BestAndLastCheckpoint", "PredictionGrid", "ConfusionMatrixImage"} <= names
+    assert any(isinstance(c, ModelCheckpoint) for c in callbacks)  # Lightning's, extended
     assert [type(logger).__name__ for logger in loggers] == ["TensorBoardLogger"]
 
 
