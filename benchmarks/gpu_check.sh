@@ -10,7 +10,7 @@
 # benchmarks/gpu_syncs.py); compile.md/.log (the U-Net with and without torch.compile: wall
 # time and seconds per epoch, recompilations); overhead_bf16.md/.log (ResNet-18 with bf16-mixed,
 # channels-last and asynchronous checkpoints on both sides where they apply).
-# Each step has its own time limit (about 10 minutes in all on one H100); a step that fails or
+# Each step has its own time limit (the steps took 4 minutes on one H100); a step that fails or
 # runs out leaves the others' files. PYTHON picks the interpreter (default: python).
 #
 # From a source tree without installing: put hydra-core, omegaconf, antlr4-python3-runtime and
