@@ -13,7 +13,7 @@ from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMe
 
 from cnnlab.errors import ConfigError
 from cnnlab.models.autoencoder import AutoencoderOutput
-from cnnlab.tasks.base import LOSS, BaseTask, metric_name
+from cnnlab.tasks.base import LOSS, BaseTask
 
 # What `step` returns beside the loss, for the callbacks that draw reconstructions and latents
 RECONSTRUCTION = "reconstruction"
@@ -70,6 +70,7 @@ class AutoencoderTask(BaseTask):
             evaluation_only=("ssim",),
         )
         self.prior_latents: list[Tensor] | None = None  # collected while a prior fit is due
+        self.add_epoch_means("kl", "elbo", "beta")  # a VAE's, logged where a batch fed them
 
     def reconstruction_loss(self, reconstruction: Tensor, images: Tensor) -> Tensor:
         """Per-image reconstruction loss summed over pixels, shape (N,)."""
@@ -99,24 +100,10 @@ class AutoencoderTask(BaseTask):
         if out.kl is not None:
             weight = self.kl_weight(stage)
             loss = loss + weight * out.kl.mean() / pixels
-            self.log_dict(
-                {
-                    metric_name(stage, "kl"): out.kl.mean(),
-                    metric_name(stage, "elbo"): -(reconstruction + out.kl).mean(),
-                },
-                on_step=False,
-                on_epoch=True,
-                batch_size=len(images),
-                sync_dist=stage != "train",
-            )
+            self.add_to_mean(stage, "kl", out.kl.mean(), len(images))
+            self.add_to_mean(stage, "elbo", -(reconstruction + out.kl).mean(), len(images))
             if stage == "train":
-                self.log(
-                    metric_name(stage, "beta"),
-                    weight,
-                    on_step=False,
-                    on_epoch=True,
-                    batch_size=len(images),
-                )
+                self.add_to_mean(stage, "beta", torch.full_like(loss, weight), len(images))
         self.log_loss(stage, loss, len(images))
         self.update_metrics(stage, out.reconstruction.detach().clamp(0, 1), images)
         if stage == "val" and self.prior_latents is not None:

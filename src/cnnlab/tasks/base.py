@@ -55,10 +55,12 @@ class BaseTask(pl.LightningModule):
         self.scheduler_interval = scheduler_interval
         self.monitor = monitor
         self.monitor_mode = monitor_mode
-        # each stage's mean loss, weighted by batch size (the NaN guard watches the raw losses)
-        self.mean_loss = nn.ModuleDict({f"{stage}_loss": WeightedMean() for stage in STAGES})
-        # per stage, what waits for the next update: (loss, batch size) and (preds, target)
-        self.pending_losses: dict[str, list[tuple[Tensor, Tensor]]] = {s: [] for s in STAGES}
+        # `<stage>_<name>`: epoch means weighted by batch size (`add_to_mean`), and the
+        # (value, batch size) pairs waiting for their next update
+        self.epoch_means = nn.ModuleDict()
+        self.pending_means: dict[str, list[tuple[Tensor, Tensor]]] = {}
+        self.add_epoch_means(LOSS)
+        # per stage, the (preds, target) batches waiting for the next metric update
         self.pending_batches: dict[str, list[tuple[Tensor, Tensor]]] = {s: [] for s in STAGES}
 
     def forward(self, x: Tensor) -> Tensor:
@@ -95,6 +97,23 @@ class BaseTask(pl.LightningModule):
             collections[f"{stage}_metrics"] = collection
         return nn.ModuleDict(collections)
 
+    def add_epoch_means(self, *names: str) -> None:
+        """Per-stage means of these values that `add_to_mean` feeds and `log_epoch` logs as
+        `<stage>/<name>` (a mean no batch fed in a stage is not logged there)."""
+        for stage in STAGES:
+            for name in names:
+                self.epoch_means[f"{stage}_{name}"] = WeightedMean()
+                self.pending_means[f"{stage}_{name}"] = []
+
+    def add_to_mean(self, stage: str, name: str, value: Tensor, batch_size: int) -> None:
+        """Add a batch's value (a scalar tensor) to its epoch mean, weighted by batch size:
+        no `self.log` call, and nothing read on the host, per step."""
+        value = value.detach()
+        pending = self.pending_means[f"{stage}_{name}"]
+        pending.append((value, torch.full_like(value, batch_size)))
+        if len(pending) >= METRIC_BATCHES:
+            self.flush_metrics(stage)
+
     def log_loss(self, stage: str, loss: Tensor, batch_size: int) -> None:
         """Add a batch's loss to its stage's mean; log the training loss at logging steps.
 
@@ -105,13 +124,10 @@ class BaseTask(pl.LightningModule):
         bar: Lightning reads a progress-bar value on the host after every batch (a GPU sync per
         step, 1.1 of the U-Net's 1.6 syncs per step on an H100), not only when it refreshes.
         """
-        loss = loss.detach()
-        self.pending_losses[stage].append((loss, torch.full_like(loss, batch_size)))
-        if len(self.pending_losses[stage]) >= METRIC_BATCHES:
-            self.flush_metrics(stage)
+        self.add_to_mean(stage, LOSS, loss, batch_size)
         if stage == "train" and self.logs_this_step():
             name = metric_name(stage, LOSS) + "_step"
-            self.log(name, loss, on_step=True, on_epoch=False)
+            self.log(name, loss.detach(), on_step=True, on_epoch=False)
 
     def logs_this_step(self) -> bool:
         """Whether the loggers record step values at this training step (Lightning's rule,
@@ -128,23 +144,27 @@ class BaseTask(pl.LightningModule):
             self.flush_metrics(stage)
 
     def flush_metrics(self, stage: str) -> None:
-        """Update a stage's loss mean and metrics with the batches waiting for it."""
-        if losses := self.pending_losses[stage]:
-            values, weights = (torch.stack(parts) for parts in zip(*losses, strict=True))
-            self.mean_loss[f"{stage}_loss"].update(values, weights)
-            losses.clear()
+        """Update a stage's epoch means and metrics with the batches waiting for them."""
+        for key, pending in self.pending_means.items():
+            if pending and key.startswith(f"{stage}_"):
+                values, weights = (torch.stack(parts) for parts in zip(*pending, strict=True))
+                self.epoch_means[key].update(values, weights)
+                pending.clear()
         if batches := self.pending_batches[stage]:
             preds, target = (torch.cat(parts) for parts in zip(*batches, strict=True))
             self.metrics[f"{stage}_metrics"].update(preds, target)
             batches.clear()
 
     def log_epoch(self, stage: str) -> None:
-        """Log a stage's mean loss and metrics for the epoch: torchmetrics syncs them across
-        processes and resets them; `train/loss` keeps Lightning's `_epoch` name beside `_step`."""
+        """Log a stage's epoch means and metrics: torchmetrics syncs them across processes and
+        resets them; `train/loss` keeps Lightning's `_epoch` name beside `_step`."""
         self.flush_metrics(stage)
-        loss_name = metric_name(stage, LOSS) + ("_epoch" if stage == "train" else "")
-        shown = stage != "test"
-        self.log(loss_name, self.mean_loss[f"{stage}_loss"], prog_bar=shown)
+        for key, mean in self.epoch_means.items():
+            name = key.removeprefix(f"{stage}_")
+            if name == key or not mean.update_count:
+                continue
+            logged = metric_name(stage, name) + ("_epoch" if key == f"train_{LOSS}" else "")
+            self.log(logged, mean, prog_bar=name == LOSS and stage != "test")
         self.log_dict(self.metrics[f"{stage}_metrics"], prog_bar=stage == "val")
 
     def on_train_epoch_end(self) -> None:
