@@ -94,7 +94,9 @@ def build_trainer(
     cfg: DictConfig, resolved: dict[str, Any], datamodule: ImageDataModule | None = None
 ) -> pl.Trainer:
     """The configured Trainer with cnnlab's callbacks, loggers and crash-safe checkpoints."""
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    callbacks = [
+        instantiate_node(c) for c in (cfg.get("callbacks") or {}).values() if c is not None
+    ]
     callbacks += [ConfigInCheckpoint(resolved), RankSeed(cfg.seed)]
     if trial_id := os.environ.get(SEARCH_TRIAL_ENV):  # an Optuna trial: report, maybe stop early
         from cnnlab.search.trial import pruning_callback

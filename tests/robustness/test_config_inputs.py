@@ -50,6 +50,18 @@ CASES = {
     ),
     "zero batch size": ([*NO_DATA, "data.batch_size=0"], ["data.batch_size=0 must be at least 1"]),
     "zero image size": ([*NO_DATA, "data.image_size=0"], ["data.image_size=0 must be at least 1"]),
+    "pictures every 0 epochs": (
+        [*NO_DATA, "pictures_every_n_epochs=0"],
+        ["pictures_every_n_epochs=0 must be at least 1, or null for about 10 pictures per fit"],
+    ),
+    "NaN guard every 0 steps": (
+        [*NO_DATA, "callbacks.non_finite_loss_guard.check_every_n_steps=0"],
+        ["callbacks.non_finite_loss_guard.check_every_n_steps=0 must be at least 1"],
+    ),
+    "async checkpoints not a boolean": (
+        [*NO_DATA, "async_checkpoints=maybe"],
+        ["async_checkpoints='maybe' must be of type bool"],
+    ),
     "zero epochs": (
         [*NO_DATA, "trainer.max_epochs=0"],
         ["trainer.max_epochs=0 must be at least 1 (or -1: train until stopped)"],

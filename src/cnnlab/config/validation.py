@@ -29,7 +29,11 @@ _HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 log = logging.getLogger(__name__)
 
 # Keys that are not constructor arguments, with the type each must have.
-TOP_LEVEL_TYPES: dict[str, type] = {"seed": int}
+TOP_LEVEL_TYPES: dict[str, type] = {
+    "seed": int,
+    "async_checkpoints": bool,
+    "pictures_every_n_epochs": int,  # or null
+}
 
 
 class ValueRule(NamedTuple):
@@ -51,6 +55,16 @@ VALUE_RULES = (
         "trainer.max_epochs",
         lambda v: v == 0 or v < -1,
         "must be at least 1 (or -1: train until stopped)",
+    ),
+    ValueRule(
+        "pictures_every_n_epochs",
+        lambda v: v < 1,
+        "must be at least 1, or null for about 10 pictures per fit",
+    ),
+    ValueRule(
+        "callbacks.non_finite_loss_guard.check_every_n_steps",
+        lambda v: v < 1,
+        "must be at least 1 (1: every step)",
     ),
     ValueRule(
         "trainer.max_epochs",
