@@ -25,7 +25,7 @@ from cnnlab.errors import ConfigError, TrainingError
 from cnnlab.pipeline import build_datamodule, build_task, build_trainer, train
 from cnnlab.runs.checkpoint_io import CrashSafeCheckpointIO, verify_checkpoint
 from cnnlab.runs.checkpoints import load_checkpoint
-from tests.conftest import TINY, compose_config
+from tests.conftest import TINY
 
 
 class NanFrom(pl.LightningModule):
@@ -94,24 +94,21 @@ def test_train_metrics_skip_argument_checks_and_validation_keeps_them(compose_tr
         assert {m.validate_args for m in metrics} == {checked}, stage
 
 
-def test_step_values_are_logged_at_logging_steps_and_epoch_means_once(tmp_path: Path) -> None:
+def test_step_values_are_logged_at_logging_steps_and_epoch_means_once(compose_train) -> None:
     """2 epochs of 20 steps logged every 4: 10 `train/loss_step` values, 4 steps apart."""
-    run = tmp_path / "run"
-    run.mkdir()
-    cfg = compose_config(
-        [*TINY, "trainer.limit_train_batches=20", "trainer.log_every_n_steps=4"], run
-    )
+    cfg = compose_train([*TINY, "trainer.limit_train_batches=20", "trainer.log_every_n_steps=4"])
     train(cfg)
+    run = Path(cfg.paths.output_dir)
     events = EventAccumulator(str(run), size_guidance={"scalars": 0}).Reload()
     steps = [event.step for event in events.Scalars("train/loss_step")]
     assert len(steps) == 10 and {b - a for a, b in itertools.pairwise(steps)} == {4}
     assert len(events.Scalars("train/loss_epoch")) == 2
 
 
-def test_pictures_follow_their_frequency_and_the_last_epoch(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    run.mkdir()
-    train(compose_config([*TINY, "trainer.max_epochs=5", "pictures_every_n_epochs=2"], run))
+def test_pictures_follow_their_frequency_and_the_last_epoch(compose_train) -> None:
+    cfg = compose_train([*TINY, "trainer.max_epochs=5", "pictures_every_n_epochs=2"])
+    train(cfg)
+    run = Path(cfg.paths.output_dir)
     events = EventAccumulator(str(run), size_guidance={"images": 0}).Reload()
     # epochs 2 and 4, the last (5), then the validation of the best weights after fit
     assert len(events.Images("val/predictions")) == 4
@@ -127,10 +124,9 @@ def test_in_memory_data_gets_no_sanity_validation_unless_asked(compose_train) ->
     assert build_trainer(cfg, resolved, data).num_sanity_val_steps == 1
 
 
-def test_async_checkpoints_are_complete_verified_and_resumable(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    run.mkdir()
-    cfg = compose_config([*TINY, "async_checkpoints=true"], run)
+def test_async_checkpoints_are_complete_verified_and_resumable(compose_train) -> None:
+    cfg = compose_train([*TINY, "async_checkpoints=true"])
+    run = Path(cfg.paths.output_dir)
     data = build_datamodule(cfg.data)
     trainer = build_trainer(cfg, OmegaConf.to_container(cfg, resolve=True), data)
     assert isinstance(trainer.strategy.checkpoint_io.checkpoint_io, CrashSafeCheckpointIO)
@@ -143,19 +139,17 @@ def test_async_checkpoints_are_complete_verified_and_resumable(tmp_path: Path) -
     assert not list((run / "checkpoints").glob(".*.tmp"))
 
 
-def test_the_autoencoders_prior_is_the_fit_to_its_validation_latents(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    run.mkdir()
-    cfg = compose_config(
+def test_the_autoencoders_prior_is_the_fit_to_its_validation_latents(compose_train) -> None:
+    cfg = compose_train(
         [
             "experiment=digits_ae",
             "trainer.max_epochs=2",
             "task.prior_fit_samples=100",
             "callbacks.progress_bar.refresh_rate=0",
-        ],
-        run,
+        ]
     )
     train(cfg)
+    run = Path(cfg.paths.output_dir)
     data = build_datamodule(cfg.data)
     task = build_task(cfg, data)
     task.load_state_dict(load_checkpoint(run / "checkpoints" / "last.ckpt")["state_dict"])
@@ -170,15 +164,15 @@ def test_the_autoencoders_prior_is_the_fit_to_its_validation_latents(tmp_path: P
 
 @pytest.mark.parametrize("epochs", [2, 3])
 def test_last_is_written_every_epoch_and_linked_to_best_when_both_hold_it(
-    tmp_path: Path, epochs: int
+    compose_train, epochs: int
 ) -> None:
     """Best checkpoints every 2nd epoch: after 2 epochs last.ckpt is best.ckpt's file (one
     write, two names); after 3 it is epoch 2's own file, while best stays at epoch 1.
     (Lightning 2.6 alone would have left last.ckpt at epoch 1.)"""
-    run = tmp_path / "run"
-    run.mkdir()
     every_2 = ["+callbacks.model_checkpoint.every_n_epochs=2", f"trainer.max_epochs={epochs}"]
-    train(compose_config([*TINY, *every_2], run))
+    cfg = compose_train([*TINY, *every_2])
+    train(cfg)
+    run = Path(cfg.paths.output_dir)
     best, last = run / "checkpoints" / "best.ckpt", run / "checkpoints" / "last.ckpt"
     assert verify_checkpoint(best) and verify_checkpoint(last)
     assert (best.stat().st_ino == last.stat().st_ino) == (epochs == 2)

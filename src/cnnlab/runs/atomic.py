@@ -48,7 +48,7 @@ def write_atomic(
     """
     path = Path(path)
     _remove_leftovers(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    temporary = temporary_path(path)
     try:
         # "x": created here (O_EXCL), never a file or link that someone else put there
         with open(temporary, "xb") as handle:
@@ -66,6 +66,12 @@ def write_atomic(
         raise
     fsync_folder(path.parent)
     return path
+
+
+def temporary_path(path: Path) -> Path:
+    """Where a new version of `path` is made before it replaces `path`: in the same folder, named
+    `.NAME.PID.RANDOM.tmp` so that a later write can remove what a killed writer left."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
 def write_text_atomic(path: Path, text: str) -> Path:

@@ -21,7 +21,6 @@ import errno
 import hashlib
 import os
 import re
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,7 +29,7 @@ import torch
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from cnnlab.errors import CheckpointError
-from cnnlab.runs.atomic import fsync_folder, write_atomic, write_text_atomic
+from cnnlab.runs.atomic import fsync_folder, temporary_path, write_atomic, write_text_atomic
 from cnnlab.runs.layout import BEST_CHECKPOINT, CHECKSUM_SUFFIX
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -133,7 +132,7 @@ class CrashSafeCheckpointIO(TorchCheckpointIO):
         if not checksum_file(source).is_file():  # caught between its renames: write it again
             return False
         digest = checksum_file(source).read_text()
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        temporary = temporary_path(target)
         try:
             os.link(source, temporary)
         except OSError as error:
