@@ -44,13 +44,17 @@ def start_training(
 
 
 def wait_for_first_checkpoint(cwd: Path, process: subprocess.Popen) -> Path:
-    """The run dir, once its end-of-epoch-1 last.ckpt is completely written."""
+    """The run dir, once its end-of-epoch-1 last.ckpt is completely written; the trainer is
+    then paused (SIGSTOP), so the signal the test sends next lands in epoch 2, however fast
+    epoch 2 is and however slowly this process is scheduled (last.ckpt is written every epoch)."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         for checkpoint in (cwd / "outputs").rglob("last.ckpt"):
+            process.send_signal(signal.SIGSTOP)
             try:
                 torch.load(checkpoint, map_location="cpu", weights_only=True)
             except Exception:  # still being written
+                process.send_signal(signal.SIGCONT)
                 continue
             return checkpoint.parent.parent
         time.sleep(0.01)
@@ -99,6 +103,7 @@ def test_sigterm_saves_a_checkpoint_and_resume_latest_finishes_the_run(tmp_path:
     run_dir = wait_for_first_checkpoint(tmp_path, process)
     epoch_1 = (run_dir / "checkpoints/last.ckpt").stat().st_mtime_ns
     process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGCONT)  # paused by wait_for_first_checkpoint
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 128 + signal.SIGTERM, output
     assert "Interrupted by SIGTERMException: saved" in output
