@@ -87,6 +87,17 @@ def test_binary_mode_predicts_from_one_logit_and_counts_two_classes():
     task.check_batch((torch.randn(2, 1, 8, 8), torch.zeros(2, 8, 8, dtype=torch.long)))
 
 
+def test_multiclass_masks_are_the_first_largest_logit_as_argmax_picks_it():
+    task = make_task(num_classes=5)
+    logits = torch.randint(0, 3, (4, 5, 6, 6)).float()  # small integers: ties in most pixels
+    logits[0, 2, 0, 0] = float("nan")  # argmax takes a NaN as the largest value
+    logits[1, :, 1, 1] = 0.0  # all five equal: the first class
+    masks = task.predict_masks(logits)
+    assert masks.dtype == torch.long
+    assert torch.equal(masks, logits.argmax(dim=1))
+    assert masks[0, 0, 0] == 2 and masks[1, 1, 1] == 0
+
+
 def test_check_batch_explains_wrong_classes_labels_and_sizes():
     images, masks = torch.randn(2, 1, 8, 8), torch.zeros(2, 8, 8, dtype=torch.long)
     with pytest.raises(ConfigError, match=r"\(3, 8, 8\).*need \(5, 8, 8\).*with 5 output"):

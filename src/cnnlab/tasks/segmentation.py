@@ -83,10 +83,16 @@ class SegmentationTask(BaseTask):
         )
 
     def predict_masks(self, logits: Tensor) -> Tensor:
-        """(N, K, H, W) logits -> (N, H, W) class indices."""
+        """(N, K, H, W) logits -> (N, H, W) class indices.
+
+        `max(dim=1).indices`, not `argmax(dim=1)`: the same indices (the first maximum, ties and
+        NaN included), but on the CPU argmax over the channels of an (N, K, H, W) tensor takes
+        20 times as long (3.4 ms against 0.17 ms for 16 x 11 x 32 x 32 on 2 cores): 0.5 s of a
+        4.5 s U-Net epoch, since every training batch feeds the training metrics.
+        """
         if self.mode == "binary":
             return (logits[:, 0] > 0).long()
-        return logits.argmax(dim=1)
+        return logits.max(dim=1).indices
 
     def step(self, batch: tuple[Tensor, Tensor], stage: str) -> dict[str, Tensor]:
         images, masks = batch
