@@ -10,8 +10,9 @@
 # benchmarks/gpu_syncs.py); compile.md/.log (the U-Net with and without torch.compile: wall
 # time and seconds per epoch, recompilations); overhead_bf16.md/.log (ResNet-18 with bf16-mixed,
 # channels-last and asynchronous checkpoints on both sides where they apply).
-# Each step has its own time limit (the steps took 4 minutes on one H100); a step that fails or
-# runs out leaves the others' files. PYTHON picks the interpreter (default: python).
+# Each step has its own time limit (the steps took 4 minutes on one H100 when overhead.py ran
+# two sides; its third, the bare Lightning Trainer, adds about half to the overhead steps); a
+# step that fails or runs out leaves the others' files. PYTHON picks the interpreter (default: python).
 #
 # From a source tree without installing: put hydra-core, omegaconf, antlr4-python3-runtime and
 # segmentation-models-pytorch on PYTHONPATH, then `ln -s ../../conf src/cnnlab/conf` and
@@ -32,7 +33,7 @@ py=${PYTHON:-python}
 cat "$logs/gpu.txt"
 
 # first, so that its timings come from a machine nothing else is using
-timeout 240 "$py" benchmarks/overhead.py --device cuda --epochs 2 --reps 5 --no-time-to-accuracy \
+timeout 360 "$py" benchmarks/overhead.py --device cuda --epochs 2 --reps 5 --no-time-to-accuracy \
     --tasks classification segmentation autoencoder resnet18_cifar \
     --write "$logs/overhead_fp32.md" >"$logs/overhead_fp32.log" 2>&1
 echo "overhead fp32: exit $?"
@@ -91,7 +92,7 @@ print(f"recompilations logged: {log.read_text().count('Recompiling function')}")
 EOF
 cat "$logs/compile.md"
 
-timeout 100 "$py" benchmarks/overhead.py --device cuda --epochs 2 --reps 5 --no-time-to-accuracy \
+timeout 150 "$py" benchmarks/overhead.py --device cuda --epochs 2 --reps 5 --no-time-to-accuracy \
     --tasks resnet18_cifar --precision bf16-mixed --channels-last --async-checkpoints \
     --write "$logs/overhead_bf16.md" >"$logs/overhead_bf16.log" 2>&1
 echo "overhead bf16: exit $?"
