@@ -74,6 +74,29 @@ def test_removing_a_checkpoint_removes_its_checksum(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
+def test_a_link_gives_the_same_bytes_a_second_verified_name(tmp_path: Path) -> None:
+    best = save(tmp_path / "best.ckpt")
+    last = save(tmp_path / "last.ckpt", torch.zeros(3))  # an older last.ckpt, replaced
+    assert CrashSafeCheckpointIO().link_checkpoint(best, last) is True
+    assert os.stat(best).st_ino == os.stat(last).st_ino
+    assert verify_checkpoint(last) is True
+    assert subprocess.run(["sha256sum", "-c", "last.ckpt.sha256"], cwd=tmp_path).returncode == 0
+    save(best, torch.ones(4))  # a new best is a new file: last.ckpt keeps the linked bytes
+    assert torch.equal(load_checkpoint(last)["state_dict"]["w"], WEIGHT)
+    assert sorted(os.listdir(tmp_path)) == [
+        "best.ckpt", "best.ckpt.sha256", "last.ckpt", "last.ckpt.sha256",
+    ]  # fmt: skip
+
+
+def test_no_link_from_a_checkpoint_caught_without_its_checksum(tmp_path: Path) -> None:
+    best = save(tmp_path / "best.ckpt")
+    last = save(tmp_path / "last.ckpt", torch.zeros(3))
+    checksum_file(best).unlink()
+    assert CrashSafeCheckpointIO().link_checkpoint(best, last) is False
+    assert torch.equal(load_checkpoint(last)["state_dict"]["w"], torch.zeros(3))
+    assert os.stat(best).st_ino != os.stat(last).st_ino
+
+
 def test_a_save_that_hits_a_full_disk_keeps_the_previous_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -129,9 +129,10 @@ class CrashSafeCheckpointIO(TorchCheckpointIO):
         False, with nothing changed, where the file system has no hard links.
         """
         source, target = Path(source), Path(target)
-        if not checksum_file(source).is_file():  # caught between its renames: write it again
+        try:
+            digest = checksum_file(source).read_text()
+        except FileNotFoundError:  # caught between its renames: write it again
             return False
-        digest = checksum_file(source).read_text()
         temporary = temporary_path(target)
         try:
             os.link(source, temporary)
